@@ -23,6 +23,7 @@ import binascii
 import copy
 import datetime
 import hashlib
+import ipaddress
 import json
 import re
 import time
@@ -551,6 +552,11 @@ def user_claims(subject, name, exp=None, permissions=None, limits=None, bearer_t
     nats = build_permissions(permissions, "permissions")
     limits = _only_keys(limits, "limits", USER_LIMIT_FIELDS)
     src = _str_list(limits.get("src"), "limits.src")
+    for cidr in src:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise JWTError("option limits.src: %r is not an IP address or CIDR block" % cidr)
     if src:
         nats["src"] = src
     for field in NATS_LIMIT_FIELDS:
