@@ -55,36 +55,36 @@ class BcryptError(ValueError):
 
 def check_cost(cost, option="cost"):
     if isinstance(cost, bool) or not isinstance(cost, int):
-        raise BcryptError("option %s must be an integer" % option)
+        raise BcryptError(f"option {option} must be an integer")
     if cost < MIN_COST:
         raise BcryptError(
-            "option %s is %d; refusing a bcrypt cost below %d (nats-server's own tool uses 11)" % (option, cost, MIN_COST)
+            f"option {option} is {cost}; refusing a bcrypt cost below {MIN_COST} (nats-server's own tool uses 11)"
         )
     if cost > MAX_COST:
-        raise BcryptError("option %s is %d; bcrypt allows at most %d" % (option, cost, MAX_COST))
+        raise BcryptError(f"option {option} is {cost}; bcrypt allows at most {MAX_COST}")
     return cost
 
 
 def check_secret(secret, option):
     """Return the secret as UTF-8 bytes, or raise naming the option (never showing the secret)."""
     if secret is None or not isinstance(secret, str):
-        raise BcryptError("option %s must be a string" % option)
+        raise BcryptError(f"option {option} must be a string")
     if secret == "":
-        raise BcryptError("option %s is empty; refusing to hash an empty password or token" % option)
+        raise BcryptError(f"option {option} is empty; refusing to hash an empty password or token")
     data = secret.encode("utf-8")
     if len(data) > MAX_SECRET_BYTES:
         raise BcryptError(
-            "option %s is %d bytes long; bcrypt uses at most %d bytes (UTF-8) and nats-server refuses longer ones"
-            % (option, len(data), MAX_SECRET_BYTES)
+            f"option {option} is {len(data)} bytes long; bcrypt uses at most {MAX_SECRET_BYTES} bytes (UTF-8) "
+            "and nats-server refuses longer ones"
         )
     if b"\x00" in data:
-        raise BcryptError("option %s contains a NUL byte, which bcrypt cannot hash" % option)
+        raise BcryptError(f"option {option} contains a NUL byte, which bcrypt cannot hash")
     return data
 
 
 def check_name(name, option="name"):
     if not isinstance(name, str) or name == "":
-        raise BcryptError("option %s must be a non-empty string" % option)
+        raise BcryptError(f"option {option} must be a non-empty string")
     return name
 
 
@@ -100,7 +100,7 @@ def bcrypt_2a(secret_bytes, cost):
     OpenBSD code); secrets here are at most 72 bytes, so relabelling is exact.
     """
     if not HAS_BCRYPT:
-        raise BcryptError("the bcrypt library is required: %s" % BCRYPT_IMPORT_ERROR)
+        raise BcryptError(f"the bcrypt library is required: {BCRYPT_IMPORT_ERROR}")
     hashed = bcrypt.hashpw(secret_bytes, bcrypt.gensalt(rounds=cost)).decode("ascii")
     if hashed.startswith(("$2b$", "$2y$")):
         hashed = "$2a$" + hashed[4:]
@@ -159,9 +159,17 @@ class Store:
             try:
                 data = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, ValueError):
-                raise BcryptError("the store file %s is not valid JSON; move it away to rebuild the store" % self.hashes_path)
-            if not isinstance(data, dict) or data.get("version") != STORE_VERSION or not isinstance(data.get("entries"), dict):
-                raise BcryptError("the store file %s has an unknown layout (expected version %d)" % (self.hashes_path, STORE_VERSION))
+                raise BcryptError(
+                    f"the store file {self.hashes_path} is not valid JSON; move it away to rebuild the store"
+                )
+            if (
+                not isinstance(data, dict)
+                or data.get("version") != STORE_VERSION
+                or not isinstance(data.get("entries"), dict)
+            ):
+                raise BcryptError(
+                    f"the store file {self.hashes_path} has an unknown layout (expected version {STORE_VERSION})"
+                )
             self.entries = data["entries"]
         if self._store_key:
             self.key = derive_key(self._store_key)
@@ -174,9 +182,9 @@ class Store:
         try:
             self.key = bytes.fromhex(raw_key.decode("ascii").strip())
         except (UnicodeDecodeError, ValueError):
-            raise BcryptError("the verifier key %s is malformed; delete it to start a new store key" % self.key_path)
+            raise BcryptError(f"the verifier key {self.key_path} is malformed; delete it to start a new store key")
         if len(self.key) != 32:
-            raise BcryptError("the verifier key %s must hold 32 bytes" % self.key_path)
+            raise BcryptError(f"the verifier key {self.key_path} must hold 32 bytes")
 
     def lookup(self, name, secret_bytes, cost):
         """The stored hash if it was made from this secret at this cost, else None."""

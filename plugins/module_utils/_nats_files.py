@@ -69,7 +69,7 @@ def write_private(path, data, mode=FILE_MODE, dir_mode=DIR_MODE):
         data = data.encode("utf-8")
     directory = os.path.dirname(os.path.abspath(path))
     ensure_dir(directory, dir_mode)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:

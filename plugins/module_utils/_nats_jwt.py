@@ -92,7 +92,13 @@ class JWTError(ValueError):
 def go_json(value):
     """Compact JSON as Go's encoding/json writes it (HTML-safe escaping, UTF-8)."""
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for char, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(char, escaped)
     return text
 
@@ -142,9 +148,9 @@ def encode(claims, signer, iat=None):
     claims.pop("jti", None)
     claims["jti"] = compute_jti(claims)
     claims = order_claims(claims)
-    signing_input = "%s.%s" % (b64url(HEADER_JSON), b64url(go_json(claims)))
+    signing_input = f"{b64url(HEADER_JSON)}.{b64url(go_json(claims))}"
     signature = signer.sign(signing_input.encode("ascii"))
-    return "%s.%s" % (signing_input, b64url(signature)), claims
+    return f"{signing_input}.{b64url(signature)}", claims
 
 
 def decode(token, verify=True):
@@ -153,7 +159,7 @@ def decode(token, verify=True):
         raise JWTError("a JWT must be a string")
     parts = token.strip().split(".")
     if len(parts) != 3:
-        raise JWTError("a JWT has three dot-separated parts, this one has %d" % len(parts))
+        raise JWTError(f"a JWT has three dot-separated parts, this one has {len(parts)}")
     try:
         header = json.loads(b64url_decode(parts[0]).decode("utf-8"))
         claims = json.loads(b64url_decode(parts[1]).decode("utf-8"))
@@ -162,16 +168,18 @@ def decode(token, verify=True):
     if not isinstance(header, dict) or str(header.get("typ", "")).upper() != "JWT":
         raise JWTError("the JWT header typ is not JWT")
     if header.get("alg") != ALGORITHM:
-        raise JWTError("the JWT header alg is %r, expected %r (nats-io/jwt v2)" % (header.get("alg"), ALGORITHM))
+        raise JWTError(
+            "the JWT header alg is {!r}, expected {!r} (nats-io/jwt v2)".format(header.get("alg"), ALGORITHM)
+        )
     if not isinstance(claims, dict):
         raise JWTError("the JWT payload is not a JSON object")
     if verify:
         issuer = claims.get("iss")
         if not keys.is_public_key(issuer) or keys.decode_public(issuer)[0] == "curve":
-            raise JWTError("the JWT issuer %r is not an NKey public key" % (issuer,))
+            raise JWTError(f"the JWT issuer {issuer!r} is not an NKey public key")
         signature = b64url_decode(parts[2])
-        if not keys.verify(issuer, ("%s.%s" % (parts[0], parts[1])).encode("ascii"), signature):
-            raise JWTError("the JWT signature does not verify against its issuer %s" % issuer)
+        if not keys.verify(issuer, (f"{parts[0]}.{parts[1]}").encode("ascii"), signature):
+            raise JWTError(f"the JWT signature does not verify against its issuer {issuer}")
     return claims
 
 
@@ -200,10 +208,10 @@ def parse_duration(value):
 def parse_go_duration_ns(value, option):
     """Go duration string ('500ms', '1m', '2h') or integer nanoseconds -> nanoseconds."""
     if isinstance(value, bool):
-        raise JWTError("option %s must be a duration like '1s' or '500ms', got %r" % (option, value))
+        raise JWTError(f"option {option} must be a duration like '1s' or '500ms', got {value!r}")
     if isinstance(value, int):
         if value < 0:
-            raise JWTError("option %s must not be negative" % option)
+            raise JWTError(f"option {option} must not be negative")
         return value
     if isinstance(value, str):
         text = value.strip()
@@ -211,7 +219,7 @@ def parse_go_duration_ns(value, option):
             return int(text)
         if _GO_DURATION_RE.match(text):
             return sum(int(n) * _GO_DURATION_UNITS[u] for n, u in _GO_DURATION_PART_RE.findall(text))
-    raise JWTError("option %s must be a duration like '1s', '500ms', '2m' or integer nanoseconds, got %r" % (option, value))
+    raise JWTError(f"option {option} must be a duration like '1s', '500ms', '2m' or integer nanoseconds, got {value!r}")
 
 
 def parse_exp(value, now, option="exp"):
@@ -224,7 +232,7 @@ def parse_exp(value, now, option="exp"):
         return None, None
     duration = None
     if isinstance(value, bool):
-        raise JWTError("option %s must be epoch seconds, ISO 8601 or a duration like '30d', got %r" % (option, value))
+        raise JWTError(f"option {option} must be epoch seconds, ISO 8601 or a duration like '30d', got {value!r}")
     if isinstance(value, (int, float)):
         epoch = int(value)
     else:
@@ -232,7 +240,7 @@ def parse_exp(value, now, option="exp"):
         duration = parse_duration(text)
         if duration is not None:
             if duration <= 0:
-                raise JWTError("option %s: the duration %r must be longer than zero" % (option, text))
+                raise JWTError(f"option {option}: the duration {text!r} must be longer than zero")
             epoch = int(now) + duration
         elif re.match(r"^-?\d+$", text):
             epoch = int(text)
@@ -242,16 +250,16 @@ def parse_exp(value, now, option="exp"):
                 moment = datetime.datetime.fromisoformat(iso)
             except ValueError:
                 raise JWTError(
-                    "option %s: %r is neither epoch seconds, nor ISO 8601, nor a duration like '30d', '12h', '90s'"
-                    % (option, text)
+                    f"option {option}: {text!r} is neither epoch seconds, nor ISO 8601, "
+                    "nor a duration like '30d', '12h', '90s'"
                 )
             if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=datetime.timezone.utc)
+                moment = moment.replace(tzinfo=datetime.UTC)
             epoch = int(moment.timestamp())
     if epoch <= int(now):
         raise JWTError(
-            "option %s: the expiry %s (%s) is not in the future"
-            % (option, epoch, datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).isoformat())
+            f"option {option}: the expiry {epoch} ({datetime.datetime.fromtimestamp(epoch, datetime.UTC).isoformat()}) "
+            "is not in the future"
         )
     return epoch, duration
 
@@ -262,7 +270,7 @@ def parse_exp(value, now, option="exp"):
 def _check_subject(value, option, wildcards=True):
     error = subject_error(value, wildcards)
     if error:
-        raise JWTError("option %s: invalid NATS subject: %s" % (option, error))
+        raise JWTError(f"option {option}: invalid NATS subject: {error}")
     return value
 
 
@@ -270,7 +278,7 @@ def _check_public(value, option, kind):
     try:
         keys.decode_public(value, kind)
     except keys.NKeyError as exc:
-        raise JWTError("option %s: %r %s" % (option, value, exc))
+        raise JWTError(f"option {option}: {value!r} {exc}")
     return value
 
 
@@ -279,9 +287,9 @@ def _check_int(value, option, minimum=NO_LIMIT):
         try:
             value = int(str(value), 10)
         except (TypeError, ValueError):
-            raise JWTError("option %s must be an integer, got %r" % (option, value))
+            raise JWTError(f"option {option} must be an integer, got {value!r}")
     if value < minimum:
-        raise JWTError("option %s must be %d or more (-1 means no limit), got %d" % (option, minimum, value))
+        raise JWTError(f"option {option} must be {minimum} or more (-1 means no limit), got {value}")
     return value
 
 
@@ -289,7 +297,7 @@ def _str_list(value, option):
     if value is None:
         return []
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise JWTError("option %s must be a list of strings" % option)
+        raise JWTError(f"option {option} must be a list of strings")
     result = []
     for item in value:  # keep order, drop duplicates (StringList.Add semantics)
         if item not in result:
@@ -301,10 +309,12 @@ def _only_keys(value, option, allowed):
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise JWTError("option %s must be a dictionary" % option)
+        raise JWTError(f"option {option} must be a dictionary")
     unknown = sorted(set(value) - set(allowed))
     if unknown:
-        raise JWTError("option %s: unknown key(s) %s; allowed: %s" % (option, ", ".join(unknown), ", ".join(allowed)))
+        raise JWTError(
+            "option {}: unknown key(s) {}; allowed: {}".format(option, ", ".join(unknown), ", ".join(allowed))
+        )
     return value
 
 
@@ -313,15 +323,15 @@ def build_permissions(value, option):
     value = _only_keys(value, option, ("pub", "sub", "resp"))
     result = {}
     for direction in ("pub", "sub"):
-        section = _only_keys(value.get(direction), "%s.%s" % (option, direction), ("allow", "deny"))
+        section = _only_keys(value.get(direction), f"{option}.{direction}", ("allow", "deny"))
         out = {}
         for verb in ("allow", "deny"):
-            name = "%s.%s.%s" % (option, direction, verb)
+            name = f"{option}.{direction}.{verb}"
             subjects = _str_list(section.get(verb), name)
             for subject in subjects:
                 error = permission_subject_error(subject, allow_queue=direction == "sub")
                 if error:
-                    raise JWTError("option %s: invalid NATS subject: %s" % (name, error))
+                    raise JWTError(f"option {name}: invalid NATS subject: {error}")
             if subjects:
                 out[verb] = subjects
         result[direction] = out
@@ -355,8 +365,17 @@ def _base_claims(name, subject, exp):
     return claims
 
 
-def operator_claims(subject, name, exp=None, signing_keys=None, system_account=None, strict_signing_key_usage=False,
-                    operator_service_urls=None, account_server_url=None, tags=None):
+def operator_claims(
+    subject,
+    name,
+    exp=None,
+    signing_keys=None,
+    system_account=None,
+    strict_signing_key_usage=False,
+    operator_service_urls=None,
+    account_server_url=None,
+    tags=None,
+):
     nats = {}
     sks = _str_list(signing_keys, "signing_keys")
     for key in sks:
@@ -365,12 +384,12 @@ def operator_claims(subject, name, exp=None, signing_keys=None, system_account=N
         nats["signing_keys"] = sks
     if account_server_url:
         if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", account_server_url):
-            raise JWTError("option account_server_url %r requires a protocol" % account_server_url)
+            raise JWTError(f"option account_server_url {account_server_url!r} requires a protocol")
         nats["account_server_url"] = account_server_url
     urls = _str_list(operator_service_urls, "operator_service_urls")
     for url in urls:
         if not re.match(r"^(nats|tls)://[^/@]+$", url, re.IGNORECASE):
-            raise JWTError("option operator_service_urls: %r must be nats://host:port or tls://host:port" % url)
+            raise JWTError(f"option operator_service_urls: {url!r} must be nats://host:port or tls://host:port")
     if urls:
         nats["operator_service_urls"] = urls
     if system_account:
@@ -399,7 +418,7 @@ def account_limits(limits):
             continue
         if field in BOOL_LIMITS:
             if not isinstance(value, bool):
-                raise JWTError("option limits.%s must be true or false" % field)
+                raise JWTError(f"option limits.{field} must be true or false")
             values[field] = value
         else:
             values[field] = _check_int(value, "limits." + field)
@@ -407,8 +426,8 @@ def account_limits(limits):
         set_js = [f for f in ("streams", "consumer", "max_ack_pending") if limits.get(f) not in (None, 0)]
         if set_js:
             raise JWTError(
-                "option limits.%s is set but JetStream is off: set limits.mem_storage or limits.disk_storage "
-                "(-1 for no limit) to enable JetStream for the account" % set_js[0]
+                f"option limits.{set_js[0]} is set but JetStream is off: set limits.mem_storage or limits.disk_storage "
+                "(-1 for no limit) to enable JetStream for the account"
             )
     # Go omits zero values (omitempty)
     return {field: values[field] for field in ACCOUNT_LIMIT_ORDER if values[field] not in (0, False)}
@@ -419,15 +438,26 @@ def _exports(value):
         return []
     if not isinstance(value, list):
         raise JWTError("option exports must be a list of dictionaries")
-    allowed = ("name", "subject", "type", "token_req", "response_type", "response_threshold",
-               "account_token_position", "advertise", "allow_trace", "description", "info_url")
+    allowed = (
+        "name",
+        "subject",
+        "type",
+        "token_req",
+        "response_type",
+        "response_threshold",
+        "account_token_position",
+        "advertise",
+        "allow_trace",
+        "description",
+        "info_url",
+    )
     result = []
     for index, item in enumerate(value):
-        option = "exports[%d]" % index
+        option = f"exports[{index}]"
         item = _only_keys(item, option, allowed)
         kind = item.get("type")
         if kind not in ("stream", "service"):
-            raise JWTError("option %s.type must be stream or service, got %r" % (option, kind))
+            raise JWTError(f"option {option}.type must be stream or service, got {kind!r}")
         out = {}
         if item.get("name"):
             out["name"] = item["name"]
@@ -437,17 +467,23 @@ def _exports(value):
             out["token_req"] = True
         if item.get("response_type"):
             if kind != "service" or item["response_type"] not in RESPONSE_TYPES:
-                raise JWTError("option %s.response_type must be one of %s, on a service only" % (option, ", ".join(RESPONSE_TYPES)))
+                raise JWTError(
+                    "option {}.response_type must be one of {}, on a service only".format(
+                        option, ", ".join(RESPONSE_TYPES)
+                    )
+                )
             out["response_type"] = item["response_type"]
         if item.get("response_threshold"):
             if kind != "service":
-                raise JWTError("option %s.response_threshold is valid for services only" % option)
+                raise JWTError(f"option {option}.response_threshold is valid for services only")
             out["response_threshold"] = parse_go_duration_ns(item["response_threshold"], option + ".response_threshold")
         if item.get("account_token_position"):
             position = _check_int(item["account_token_position"], option + ".account_token_position", 1)
             tokens = out["subject"].split(".")
             if position > len(tokens) or tokens[position - 1] != "*":
-                raise JWTError("option %s.account_token_position %d must point at a '*' token of %r" % (option, position, out["subject"]))
+                raise JWTError(
+                    f"option {option}.account_token_position {position} must point at a '*' token of {out['subject']!r}"
+                )
             out["account_token_position"] = position
         for flag in ("advertise", "allow_trace"):
             if item.get(flag):
@@ -468,11 +504,11 @@ def _imports(value):
     allowed = ("name", "subject", "account", "token", "local_subject", "type", "share", "allow_trace")
     result = []
     for index, item in enumerate(value):
-        option = "imports[%d]" % index
+        option = f"imports[{index}]"
         item = _only_keys(item, option, allowed)
         kind = item.get("type")
         if kind not in ("stream", "service"):
-            raise JWTError("option %s.type must be stream or service, got %r" % (option, kind))
+            raise JWTError(f"option {option}.type must be stream or service, got {kind!r}")
         out = {}
         if item.get("name"):
             out["name"] = item["name"]
@@ -504,7 +540,9 @@ def _authorization(value):
         if account != "*":
             _check_public(account, "authorization.allowed_accounts", "account")
     if accounts and not users:
-        raise JWTError("option authorization.allowed_accounts needs authorization.auth_users (the callout service users)")
+        raise JWTError(
+            "option authorization.allowed_accounts needs authorization.auth_users (the callout service users)"
+        )
     if users:
         out["auth_users"] = users
     if accounts:
@@ -514,8 +552,20 @@ def _authorization(value):
     return out
 
 
-def account_claims(subject, name, exp=None, limits=None, exports=None, imports=None, signing_keys=None,
-                   authorization=None, default_permissions=None, description=None, info_url=None, tags=None):
+def account_claims(
+    subject,
+    name,
+    exp=None,
+    limits=None,
+    exports=None,
+    imports=None,
+    signing_keys=None,
+    authorization=None,
+    default_permissions=None,
+    description=None,
+    info_url=None,
+    tags=None,
+):
     nats = {}
     imported = _imports(imports)
     exported = _exports(exports)
@@ -526,9 +576,9 @@ def account_claims(subject, name, exp=None, limits=None, exports=None, imports=N
     nats["limits"] = account_limits(limits)
     lim = nats["limits"]
     if lim.get("imports", NO_LIMIT) != NO_LIMIT and len(imported) > lim["imports"]:
-        raise JWTError("option imports has %d entries, more than limits.imports %d" % (len(imported), lim["imports"]))
+        raise JWTError(f"option imports has {len(imported)} entries, more than limits.imports {lim['imports']}")
     if lim.get("exports", NO_LIMIT) != NO_LIMIT and len(exported) > lim["exports"]:
-        raise JWTError("option exports has %d entries, more than limits.exports %d" % (len(exported), lim["exports"]))
+        raise JWTError(f"option exports has {len(exported)} entries, more than limits.exports {lim['exports']}")
     if not lim.get("wildcards") and any("*" in e["subject"].split(".") or e["subject"].endswith(">") for e in exported):
         raise JWTError("option exports has a wildcard subject but limits.wildcards is false")
     sks = _str_list(signing_keys, "signing_keys")
@@ -547,8 +597,17 @@ def account_claims(subject, name, exp=None, limits=None, exports=None, imports=N
     return claims
 
 
-def user_claims(subject, name, exp=None, permissions=None, limits=None, bearer_token=False,
-                allowed_connection_types=None, issuer_account=None, tags=None):
+def user_claims(
+    subject,
+    name,
+    exp=None,
+    permissions=None,
+    limits=None,
+    bearer_token=False,
+    allowed_connection_types=None,
+    issuer_account=None,
+    tags=None,
+):
     nats = build_permissions(permissions, "permissions")
     limits = _only_keys(limits, "limits", USER_LIMIT_FIELDS)
     src = _str_list(limits.get("src"), "limits.src")
@@ -556,7 +615,7 @@ def user_claims(subject, name, exp=None, permissions=None, limits=None, bearer_t
         try:
             ipaddress.ip_network(cidr, strict=False)
         except ValueError:
-            raise JWTError("option limits.src: %r is not an IP address or CIDR block" % cidr)
+            raise JWTError(f"option limits.src: {cidr!r} is not an IP address or CIDR block")
     if src:
         nats["src"] = src
     for field in NATS_LIMIT_FIELDS:
@@ -569,7 +628,9 @@ def user_claims(subject, name, exp=None, permissions=None, limits=None, bearer_t
     types = _str_list(allowed_connection_types, "allowed_connection_types")
     bad = [t for t in types if t not in CONNECTION_TYPES]
     if bad:
-        raise JWTError("option allowed_connection_types: unknown %s; known: %s" % (", ".join(bad), ", ".join(CONNECTION_TYPES)))
+        raise JWTError(
+            "option allowed_connection_types: unknown {}; known: {}".format(", ".join(bad), ", ".join(CONNECTION_TYPES))
+        )
     if types:
         nats["allowed_connection_types"] = types
     if issuer_account:

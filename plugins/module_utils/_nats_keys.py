@@ -65,7 +65,7 @@ class NKeyError(ValueError):
 def normalize_type(kind):
     kind = TYPE_ALIASES.get(kind, kind)
     if kind not in PREFIXES:
-        raise NKeyError("unknown key type %r, expected one of %s" % (kind, ", ".join(sorted(PREFIXES))))
+        raise NKeyError("unknown key type {!r}, expected one of {}".format(kind, ", ".join(sorted(PREFIXES))))
     return kind
 
 
@@ -119,7 +119,7 @@ def encode_public(kind, raw_public):
 def decode_public(text, expected=None):
     """Return (type, raw 32 bytes) of an encoded public key; check the type if expected is given."""
     if not isinstance(text, str) or len(text) != PUBLIC_KEY_LENGTH:
-        raise NKeyError("a public NKey is %d characters long" % PUBLIC_KEY_LENGTH)
+        raise NKeyError(f"a public NKey is {PUBLIC_KEY_LENGTH} characters long")
     body = _check_crc(_b32decode(text))
     if len(body) != 33 or body[0] not in TYPE_BY_PREFIX:
         raise NKeyError("unknown public key prefix")
@@ -127,7 +127,7 @@ def decode_public(text, expected=None):
     if expected is not None:
         allowed = [normalize_type(k) for k in ([expected] if isinstance(expected, str) else expected)]
         if kind not in allowed:
-            raise NKeyError("is a %s public key, expected %s" % (kind, " or ".join(allowed)))
+            raise NKeyError("is a {} public key, expected {}".format(kind, " or ".join(allowed)))
     return kind, bytes(body[1:])
 
 
@@ -158,7 +158,7 @@ def decode_seed(text):
     if not text.startswith("S"):
         raise NKeyError("does not start with 'S', so it is not an NKey seed")
     if len(text) != SEED_LENGTH:
-        raise NKeyError("an NKey seed is %d characters long, this one has %d" % (SEED_LENGTH, len(text)))
+        raise NKeyError(f"an NKey seed is {SEED_LENGTH} characters long, this one has {len(text)}")
     body = _check_crc(_b32decode(text))
     if len(body) != 34 or (body[0] & 0xF8) != PREFIX_SEED:
         raise NKeyError("malformed seed header")
@@ -180,7 +180,7 @@ class KeyPair:
 
     def __init__(self, kind, raw_seed):
         if not HAS_NACL:
-            raise NKeyError("the PyNaCl library is required: %s" % NACL_IMPORT_ERROR)
+            raise NKeyError(f"the PyNaCl library is required: {NACL_IMPORT_ERROR}")
         self.kind = normalize_type(kind)
         self._raw_seed = bytes(raw_seed)
         if self.kind == "curve":
@@ -194,7 +194,7 @@ class KeyPair:
         self.public_key = encode_public(self.kind, raw_public)
 
     def __repr__(self):  # never show the seed
-        return "KeyPair(%s, %s)" % (self.kind, self.public_key)
+        return f"KeyPair({self.kind}, {self.public_key})"
 
     @property
     def seed(self):
@@ -211,7 +211,7 @@ def from_seed(text, expected=None):
     if expected is not None:
         allowed = [normalize_type(k) for k in ([expected] if isinstance(expected, str) else expected)]
         if kind not in allowed:
-            raise NKeyError("is a %s seed, expected a %s seed" % (kind, " or ".join(allowed)))
+            raise NKeyError("is a {} seed, expected a {} seed".format(kind, " or ".join(allowed)))
     return KeyPair(kind, raw)
 
 
@@ -222,7 +222,7 @@ def generate(kind):
 def verify(public_key, data, signature):
     """True if signature over data is valid for the encoded (non-curve) public key."""
     if not HAS_NACL:
-        raise NKeyError("the PyNaCl library is required: %s" % NACL_IMPORT_ERROR)
+        raise NKeyError(f"the PyNaCl library is required: {NACL_IMPORT_ERROR}")
     kind, raw = decode_public(public_key)
     if kind == "curve":
         return False
@@ -242,15 +242,15 @@ def read_seed_file(path, expected=None):
         with open(path, "rb") as handle:
             content = handle.read()
     except OSError as exc:
-        raise NKeyError("cannot read seed file %s: %s" % (path, exc.strerror or exc))
+        raise NKeyError(f"cannot read seed file {path}: {exc.strerror or exc}")
     try:
         text = content.decode("ascii")
     except UnicodeDecodeError:
-        raise NKeyError("seed file %s is not ASCII text, so it holds no NKey seed" % path)
+        raise NKeyError(f"seed file {path} is not ASCII text, so it holds no NKey seed")
     candidates = [line.strip() for line in text.splitlines() if line.strip().startswith("S")]
     if not candidates:
-        raise NKeyError("seed file %s holds no NKey seed (no line starts with 'S')" % path)
+        raise NKeyError(f"seed file {path} holds no NKey seed (no line starts with 'S')")
     try:
         return from_seed(candidates[0], expected)
     except NKeyError as exc:
-        raise NKeyError("seed file %s: %s" % (path, exc))
+        raise NKeyError(f"seed file {path}: {exc}")

@@ -18,26 +18,26 @@ _WHITESPACE = re.compile(r"\s")
 def subject_error(subject, wildcards=True):
     """Return None if subject is valid, else a sentence saying what is wrong with it."""
     if not isinstance(subject, str):
-        return "must be a string, got %s" % type(subject).__name__
+        return f"must be a string, got {type(subject).__name__}"
     if subject == "":
         return "must not be empty"
     if _WHITESPACE.search(subject):
-        return "%r contains whitespace" % subject
+        return f"{subject!r} contains whitespace"
     tokens = subject.split(".")
     last = len(tokens) - 1
     for index, token in enumerate(tokens):
         if token == "":
-            return "%r has an empty token (leading, trailing or doubled '.')" % subject
+            return f"{subject!r} has an empty token (leading, trailing or doubled '.')"
         if token == "*" or token == ">":
             if not wildcards:
-                return "%r must not contain wildcards" % subject
+                return f"{subject!r} must not contain wildcards"
             if token == ">" and index != last:
-                return "%r uses '>' before the last token" % subject
+                return f"{subject!r} uses '>' before the last token"
             continue
         if "*" in token:
-            return "%r uses '*' inside token %r ('*' must be a whole token)" % (subject, token)
+            return f"{subject!r} uses '*' inside token {token!r} ('*' must be a whole token)"
         if ">" in token:
-            return "%r uses '>' inside token %r ('>' must be the whole last token)" % (subject, token)
+            return f"{subject!r} uses '>' inside token {token!r} ('>' must be the whole last token)"
     return None
 
 
@@ -51,6 +51,6 @@ def permission_subject_error(entry, allow_queue):
         subject, queue = entry.split(" ")
         error = subject_error(subject)
         if error is None and subject_error(queue) is not None:
-            error = "queue group of %r %s" % (entry, subject_error(queue))
+            error = f"queue group of {entry!r} {subject_error(queue)}"
         return error
     return subject_error(entry)

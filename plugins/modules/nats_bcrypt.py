@@ -141,7 +141,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 hash:
-  description: The C($2a$) bcrypt hash of O(secret) (single form). Not a secret in this design; it goes into server configs.
+  description:
+    - The C($2a$) bcrypt hash of O(secret) (single form).
+    - Not a secret in this design; it goes into server configs.
   returned: when O(name) is given and O(state=present)
   type: str
   sample: "$2a$11$W2zko751KUvVy59mUTWmpOdWjpEm5qhcCZRd05GjI/sSOT.xtiHyG"
@@ -193,7 +195,7 @@ def _collect(module):
             items = {}
             for name, secret in params["secrets"].items():
                 nb.check_name(name, "secrets (a key)")
-                items[name] = nb.check_secret(secret, "secrets[%s]" % name) if present else None
+                items[name] = nb.check_secret(secret, f"secrets[{name}]") if present else None
             return items, True
         nb.check_name(params["name"])
         if present:
@@ -207,16 +209,16 @@ def _collect(module):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="str"),
-            secret=dict(type="str", no_log=True),
-            secrets=dict(type="dict", no_log=True),
-            cost=dict(type="int", default=11),
-            store=dict(type="path", required=True),
-            store_key=dict(type="str", no_log=True),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            prune=dict(type="bool", default=False),
-        ),
+        argument_spec={
+            "name": {"type": "str"},
+            "secret": {"type": "str", "no_log": True},
+            "secrets": {"type": "dict", "no_log": True},
+            "cost": {"type": "int", "default": 11},
+            "store": {"type": "path", "required": True},
+            "store_key": {"type": "str", "no_log": True},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "prune": {"type": "bool", "default": False},
+        },
         mutually_exclusive=[("name", "secrets"), ("secret", "secrets")],
         required_one_of=[("name", "secrets")],
         supports_check_mode=True,
@@ -228,10 +230,10 @@ def main():
     params = module.params
     cost = params["cost"]
     store = nb.Store(params["store"], params["store_key"])
-    result = dict(changed=False, changed_names=[], removed_names=[], store=store.path)
+    result = {"changed": False, "changed_names": [], "removed_names": [], "store": store.path}
 
     if os.path.exists(store.path) and not os.path.isdir(store.path):
-        module.fail_json(msg="option store: %s exists and is not a directory" % store.path, **result)
+        module.fail_json(msg=f"option store: {store.path} exists and is not a directory", **result)
 
     lock = contextlib.nullcontext() if module.check_mode else files.locked(store.lock_path)
     try:
@@ -275,16 +277,16 @@ def main():
             if changed and not module.check_mode:
                 store.save()
     except (nb.BcryptError, OSError) as exc:
-        module.fail_json(msg="bcrypt store %s: %s" % (store.path, exc), **result)
+        module.fail_json(msg=f"bcrypt store {store.path}: {exc}", **result)
 
     result["changed"] = changed
     if module._diff and changed:
-        result["diff"] = dict(
-            before="".join("%s: %s\n" % (n, before[n]) for n in sorted(before) if before[n]),
-            after="".join("%s: %s\n" % (n, after[n]) for n in sorted(after)),
-            before_header="%s (names whose hash changes)" % store.hashes_path,
-            after_header="%s (names whose hash changes)" % store.hashes_path,
-        )
+        result["diff"] = {
+            "before": "".join(f"{n}: {before[n]}\n" for n in sorted(before) if before[n]),
+            "after": "".join(f"{n}: {after[n]}\n" for n in sorted(after)),
+            "before_header": f"{store.hashes_path} (names whose hash changes)",
+            "after_header": f"{store.hashes_path} (names whose hash changes)",
+        }
     module.exit_json(**result)
 
 

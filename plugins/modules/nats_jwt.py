@@ -268,7 +268,8 @@ options:
         description: Public curve key (C(X...)) the server encrypts callout requests to.
         type: str
   default_permissions:
-    description: V(account) only. Permissions applied to users of the account that set none; same layout as O(permissions).
+    description:
+      - V(account) only. Permissions applied to users of the account that set none; same layout as O(permissions).
     type: dict
   description:
     description: V(account) only. Description.
@@ -476,13 +477,13 @@ TYPE_ONLY_OPTIONS = {
     "user": ("issuer_account", "permissions", "bearer_token", "allowed_connection_types", "creds_path"),
 }
 
-_PERMISSION = dict(
-    type="dict",
-    options=dict(
-        allow=dict(type="list", elements="str"),
-        deny=dict(type="list", elements="str"),
-    ),
-)
+_PERMISSION = {
+    "type": "dict",
+    "options": {
+        "allow": {"type": "list", "elements": "str"},
+        "deny": {"type": "list", "elements": "str"},
+    },
+}
 
 
 def _prune(value):
@@ -506,25 +507,27 @@ def _load_signer(module, kind, subject_pair):
         try:
             pair = keys.read_seed_file(params["signer_seed_file"])
         except keys.NKeyError as exc:
-            _fail(module, "option signer_seed_file: %s" % exc)
+            _fail(module, f"option signer_seed_file: {exc}")
     elif params["signer_seed"]:
         option = "signer_seed"
         try:
             pair = keys.from_seed(params["signer_seed"])
         except keys.NKeyError as exc:
-            _fail(module, "option signer_seed: not a valid NKey seed: %s" % exc)
+            _fail(module, f"option signer_seed: not a valid NKey seed: {exc}")
     elif kind == "operator" and subject_pair is not None:
         return subject_pair
     else:
-        _fail(module, "option signer_seed_file (or signer_seed) is required for a %s JWT" % kind)
+        _fail(module, f"option signer_seed_file (or signer_seed) is required for a {kind} JWT")
     if pair.kind != expected:
         what = {"operator": "an operator (self-signed)", "account": "an operator", "user": "an account"}[kind]
         _fail(
             module,
-            "option %s holds a %s seed, but a %s JWT must be signed by %s seed" % (option, pair.kind, kind, what),
+            f"option {option} holds a {pair.kind} seed, but a {kind} JWT must be signed by {what} seed",
         )
     if kind == "operator" and subject_pair is not None and pair.public_key != subject_pair.public_key:
-        _fail(module, "option %s: an operator JWT is self-signed, so the signer must be the subject_seed_file key" % option)
+        _fail(
+            module, f"option {option}: an operator JWT is self-signed, so the signer must be the subject_seed_file key"
+        )
     return pair
 
 
@@ -534,9 +537,9 @@ def _load_subject(module, kind):
         try:
             pair = keys.read_seed_file(params["subject_seed_file"])
         except keys.NKeyError as exc:
-            _fail(module, "option subject_seed_file: %s" % exc)
+            _fail(module, f"option subject_seed_file: {exc}")
         if pair.kind != kind:
-            _fail(module, "option subject_seed_file holds a %s seed, but type is %s" % (pair.kind, kind))
+            _fail(module, f"option subject_seed_file holds a {pair.kind} seed, but type is {kind}")
         if params["subject_public_key"] and params["subject_public_key"] != pair.public_key:
             _fail(module, "option subject_public_key does not match the key in subject_seed_file")
         return pair, pair.public_key
@@ -544,27 +547,41 @@ def _load_subject(module, kind):
         try:
             keys.decode_public(params["subject_public_key"], kind)
         except keys.NKeyError as exc:
-            _fail(module, "option subject_public_key: %r %s" % (params["subject_public_key"], exc))
+            _fail(module, "option subject_public_key: {!r} {}".format(params["subject_public_key"], exc))
         return None, params["subject_public_key"]
     if kind == "operator":
         return None, None
-    _fail(module, "option subject_seed_file or subject_public_key is required for a %s JWT" % kind)
+    _fail(module, f"option subject_seed_file or subject_public_key is required for a {kind} JWT")
 
 
 def _desired_claims(module, kind, subject, signer, exp):
     p = module.params
     if kind == "operator":
         return nj.operator_claims(
-            subject, p["name"], exp=exp, signing_keys=p["signing_keys"], system_account=p["system_account"],
-            strict_signing_key_usage=p["strict_signing_key_usage"], operator_service_urls=p["operator_service_urls"],
-            account_server_url=p["account_server_url"], tags=p["tags"],
+            subject,
+            p["name"],
+            exp=exp,
+            signing_keys=p["signing_keys"],
+            system_account=p["system_account"],
+            strict_signing_key_usage=p["strict_signing_key_usage"],
+            operator_service_urls=p["operator_service_urls"],
+            account_server_url=p["account_server_url"],
+            tags=p["tags"],
         )
     if kind == "account":
         return nj.account_claims(
-            subject, p["name"], exp=exp, limits=_prune(p["limits"]), exports=_prune(p["exports"]),
-            imports=_prune(p["imports"]), signing_keys=p["signing_keys"], authorization=_prune(p["authorization"]),
-            default_permissions=_prune(p["default_permissions"]), description=p["description"],
-            info_url=p["info_url"], tags=p["tags"],
+            subject,
+            p["name"],
+            exp=exp,
+            limits=_prune(p["limits"]),
+            exports=_prune(p["exports"]),
+            imports=_prune(p["imports"]),
+            signing_keys=p["signing_keys"],
+            authorization=_prune(p["authorization"]),
+            default_permissions=_prune(p["default_permissions"]),
+            description=p["description"],
+            info_url=p["info_url"],
+            tags=p["tags"],
         )
     issuer_account = p["issuer_account"]
     if issuer_account == signer.public_key:
@@ -572,9 +589,15 @@ def _desired_claims(module, kind, subject, signer, exp):
     if p["signing_keys"]:
         _fail(module, "option signing_keys is for operator and account JWTs, not user JWTs")
     return nj.user_claims(
-        subject, p["name"], exp=exp, permissions=_prune(p["permissions"]), limits=_prune(p["limits"]),
-        bearer_token=p["bearer_token"], allowed_connection_types=p["allowed_connection_types"],
-        issuer_account=issuer_account, tags=p["tags"],
+        subject,
+        p["name"],
+        exp=exp,
+        permissions=_prune(p["permissions"]),
+        limits=_prune(p["limits"]),
+        bearer_token=p["bearer_token"],
+        allowed_connection_types=p["allowed_connection_types"],
+        issuer_account=issuer_account,
+        tags=p["tags"],
     )
 
 
@@ -589,7 +612,7 @@ def _existing(path):
     except UnicodeDecodeError:
         return None, None, "the JWT file is not ASCII"
     except nj.JWTError as exc:
-        return None, None, "the JWT file is invalid (%s)" % exc
+        return None, None, f"the JWT file is invalid ({exc})"
 
 
 def _show(claims):
@@ -598,83 +621,107 @@ def _show(claims):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            type=dict(type="str", required=True, choices=["operator", "account", "user"]),
-            path=dict(type="path", required=True),
-            name=dict(type="str", required=True),
-            subject_seed_file=dict(type="path"),
-            subject_public_key=dict(type="str", no_log=False),
-            signer_seed_file=dict(type="path"),
-            signer_seed=dict(type="str", no_log=True),
-            issuer_account=dict(type="str"),
-            exp=dict(type="raw"),
-            renew_before=dict(type="str"),
-            tags=dict(type="list", elements="str"),
-            signing_keys=dict(type="list", elements="str", no_log=False),
-            system_account=dict(type="str"),
-            strict_signing_key_usage=dict(type="bool", default=False),
-            operator_service_urls=dict(type="list", elements="str"),
-            account_server_url=dict(type="str"),
-            limits=dict(
-                type="dict",
-                options=dict(
-                    subs=dict(type="int"), data=dict(type="int"), payload=dict(type="int"),
-                    imports=dict(type="int"), exports=dict(type="int"), wildcards=dict(type="bool"),
-                    disallow_bearer=dict(type="bool"), conn=dict(type="int"), leaf=dict(type="int"),
-                    mem_storage=dict(type="int"), disk_storage=dict(type="int"), streams=dict(type="int"),
-                    consumer=dict(type="int"), max_ack_pending=dict(type="int"),
-                    mem_max_stream_bytes=dict(type="int"), disk_max_stream_bytes=dict(type="int"),
-                    max_bytes_required=dict(type="bool"), src=dict(type="list", elements="str"),
-                ),
-            ),
-            exports=dict(
-                type="list",
-                elements="dict",
-                options=dict(
-                    name=dict(type="str"), subject=dict(type="str", required=True),
-                    type=dict(type="str", required=True, choices=["stream", "service"]),
-                    token_req=dict(type="bool"), response_type=dict(type="str", choices=["Singleton", "Stream", "Chunked"]),
-                    response_threshold=dict(type="raw"), account_token_position=dict(type="int"),
-                    advertise=dict(type="bool"), allow_trace=dict(type="bool"), description=dict(type="str"),
-                    info_url=dict(type="str"),
-                ),
-            ),
-            imports=dict(
-                type="list",
-                elements="dict",
-                options=dict(
-                    name=dict(type="str"), subject=dict(type="str", required=True),
-                    account=dict(type="str", required=True), token=dict(type="str", no_log=False),
-                    local_subject=dict(type="str"), type=dict(type="str", required=True, choices=["stream", "service"]),
-                    share=dict(type="bool"), allow_trace=dict(type="bool"),
-                ),
-            ),
-            authorization=dict(
-                type="dict",
-                options=dict(
-                    auth_users=dict(type="list", elements="str"),
-                    allowed_accounts=dict(type="list", elements="str"),
-                    xkey=dict(type="str", no_log=False),
-                ),
-            ),
-            default_permissions=dict(type="dict"),
-            description=dict(type="str"),
-            info_url=dict(type="str"),
-            permissions=dict(
-                type="dict",
-                options=dict(
-                    pub=_PERMISSION,
-                    sub=_PERMISSION,
-                    resp=dict(type="dict", options=dict(max=dict(type="int", default=1), ttl=dict(type="raw", default=0))),
-                ),
-            ),
-            bearer_token=dict(type="bool", default=False),
-            allowed_connection_types=dict(
-                type="list", elements="str",
-                choices=["STANDARD", "WEBSOCKET", "LEAFNODE", "LEAFNODE_WS", "MQTT", "MQTT_WS", "IN_PROCESS"],
-            ),
-            creds_path=dict(type="path"),
-        ),
+        argument_spec={
+            "type": {"type": "str", "required": True, "choices": ["operator", "account", "user"]},
+            "path": {"type": "path", "required": True},
+            "name": {"type": "str", "required": True},
+            "subject_seed_file": {"type": "path"},
+            "subject_public_key": {"type": "str", "no_log": False},
+            "signer_seed_file": {"type": "path"},
+            "signer_seed": {"type": "str", "no_log": True},
+            "issuer_account": {"type": "str"},
+            "exp": {"type": "raw"},
+            "renew_before": {"type": "str"},
+            "tags": {"type": "list", "elements": "str"},
+            "signing_keys": {"type": "list", "elements": "str", "no_log": False},
+            "system_account": {"type": "str"},
+            "strict_signing_key_usage": {"type": "bool", "default": False},
+            "operator_service_urls": {"type": "list", "elements": "str"},
+            "account_server_url": {"type": "str"},
+            "limits": {
+                "type": "dict",
+                "options": {
+                    "subs": {"type": "int"},
+                    "data": {"type": "int"},
+                    "payload": {"type": "int"},
+                    "imports": {"type": "int"},
+                    "exports": {"type": "int"},
+                    "wildcards": {"type": "bool"},
+                    "disallow_bearer": {"type": "bool"},
+                    "conn": {"type": "int"},
+                    "leaf": {"type": "int"},
+                    "mem_storage": {"type": "int"},
+                    "disk_storage": {"type": "int"},
+                    "streams": {"type": "int"},
+                    "consumer": {"type": "int"},
+                    "max_ack_pending": {"type": "int"},
+                    "mem_max_stream_bytes": {"type": "int"},
+                    "disk_max_stream_bytes": {"type": "int"},
+                    "max_bytes_required": {"type": "bool"},
+                    "src": {"type": "list", "elements": "str"},
+                },
+            },
+            "exports": {
+                "type": "list",
+                "elements": "dict",
+                "options": {
+                    "name": {"type": "str"},
+                    "subject": {"type": "str", "required": True},
+                    "type": {"type": "str", "required": True, "choices": ["stream", "service"]},
+                    "token_req": {"type": "bool"},
+                    "response_type": {"type": "str", "choices": ["Singleton", "Stream", "Chunked"]},
+                    "response_threshold": {"type": "raw"},
+                    "account_token_position": {"type": "int"},
+                    "advertise": {"type": "bool"},
+                    "allow_trace": {"type": "bool"},
+                    "description": {"type": "str"},
+                    "info_url": {"type": "str"},
+                },
+            },
+            "imports": {
+                "type": "list",
+                "elements": "dict",
+                "options": {
+                    "name": {"type": "str"},
+                    "subject": {"type": "str", "required": True},
+                    "account": {"type": "str", "required": True},
+                    "token": {"type": "str", "no_log": False},
+                    "local_subject": {"type": "str"},
+                    "type": {"type": "str", "required": True, "choices": ["stream", "service"]},
+                    "share": {"type": "bool"},
+                    "allow_trace": {"type": "bool"},
+                },
+            },
+            "authorization": {
+                "type": "dict",
+                "options": {
+                    "auth_users": {"type": "list", "elements": "str"},
+                    "allowed_accounts": {"type": "list", "elements": "str"},
+                    "xkey": {"type": "str", "no_log": False},
+                },
+            },
+            "default_permissions": {"type": "dict"},
+            "description": {"type": "str"},
+            "info_url": {"type": "str"},
+            "permissions": {
+                "type": "dict",
+                "options": {
+                    "pub": _PERMISSION,
+                    "sub": _PERMISSION,
+                    "resp": {
+                        "type": "dict",
+                        "options": {"max": {"type": "int", "default": 1}, "ttl": {"type": "raw", "default": 0}},
+                    },
+                },
+            },
+            "bearer_token": {"type": "bool", "default": False},
+            "allowed_connection_types": {
+                "type": "list",
+                "elements": "str",
+                "choices": ["STANDARD", "WEBSOCKET", "LEAFNODE", "LEAFNODE_WS", "MQTT", "MQTT_WS", "IN_PROCESS"],
+            },
+            "creds_path": {"type": "path"},
+        },
         mutually_exclusive=[("signer_seed_file", "signer_seed")],
         supports_check_mode=True,
     )
@@ -687,12 +734,12 @@ def main():
         if other != kind:
             for option in options:
                 if p[option] not in (None, False, [], {}):
-                    _fail(module, "option %s is for %s JWTs, not %s JWTs" % (option, other, kind))
+                    _fail(module, f"option {option} is for {other} JWTs, not {kind} JWTs")
     path = os.path.abspath(p["path"])
     creds_path = os.path.abspath(p["creds_path"]) if p["creds_path"] else None
     for option, target in (("path", path), ("creds_path", creds_path)):
         if target and os.path.isdir(target):
-            _fail(module, "option %s: %s is a directory" % (option, target))
+            _fail(module, f"option {option}: {target} is a directory")
 
     subject_pair, subject = _load_subject(module, kind)
     signer = _load_signer(module, kind, subject_pair)
@@ -708,16 +755,29 @@ def main():
         if p["renew_before"]:
             renew_before = nj.parse_duration(p["renew_before"])
             if renew_before is None:
-                _fail(module, "option renew_before must be a duration like '7d' or '12h', got %r" % p["renew_before"])
+                _fail(
+                    module,
+                    "option renew_before must be a duration like '7d' or '12h', got {!r}".format(p["renew_before"]),
+                )
             if duration is None:
                 _fail(module, "option renew_before needs a duration in exp (like '30d')")
             if renew_before >= duration:
-                _fail(module, "option renew_before (%s) must be shorter than the exp duration (%s)" % (p["renew_before"], p["exp"]))
+                _fail(
+                    module,
+                    "option renew_before ({}) must be shorter than the exp duration ({})".format(
+                        p["renew_before"], p["exp"]
+                    ),
+                )
 
         token, current, problem = _existing(path)
         if duration is not None and current:
             old_exp, old_iat = current.get("exp"), current.get("iat")
-            if isinstance(old_exp, int) and isinstance(old_iat, int) and old_exp - old_iat == duration and old_exp - now > renew_before:
+            if (
+                isinstance(old_exp, int)
+                and isinstance(old_iat, int)
+                and old_exp - old_iat == duration
+                and old_exp - now > renew_before
+            ):
                 exp = old_exp  # same validity period, enough of it left: keep the token's expiry
         desired = _desired_claims(module, kind, subject, signer, exp)
     except nj.JWTError as exc:
@@ -733,7 +793,7 @@ def main():
         elif nj.comparable(current) != wanted:
             reason = "claims changed"
 
-    result = dict(changed=False, path=path, reissued=reason)
+    result = {"changed": False, "path": path, "reissued": reason}
     old_claims = current
     if reason is not None:
         token, current = nj.encode(desired, signer, iat=now)
@@ -757,7 +817,7 @@ def main():
             for target in to_chmod:
                 files.fix_mode(target)
         except OSError as exc:
-            _fail(module, "cannot write %s: %s" % (exc.filename or "file", exc.strerror or exc), **result)
+            _fail(module, "cannot write {}: {}".format(exc.filename or "file", exc.strerror or exc), **result)
 
     result.update(
         claims=current,
@@ -768,7 +828,12 @@ def main():
     if not (kind == "user" and p["bearer_token"]) or module.no_log:
         result["jwt"] = token
     if module._diff and reason is not None:
-        result["diff"] = dict(before=_show(old_claims), after=_show(current), before_header=path, after_header=path)
+        result["diff"] = {
+            "before": _show(old_claims),
+            "after": _show(current),
+            "before_header": path,
+            "after_header": path,
+        }
     module.exit_json(**result)
 
 

@@ -130,11 +130,15 @@ from ansible_collections.hardened.nats.plugins.module_utils import _nats_keys as
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            type=dict(type="str", required=True, choices=["operator", "account", "user", "server", "cluster", "curve", "xkey"]),
-            return_seed=dict(type="bool", default=False),
-        ),
+        argument_spec={
+            "path": {"type": "path", "required": True},
+            "type": {
+                "type": "str",
+                "required": True,
+                "choices": ["operator", "account", "user", "server", "cluster", "curve", "xkey"],
+            },
+            "return_seed": {"type": "bool", "default": False},
+        },
         supports_check_mode=True,
     )
     if not keys.HAS_NACL:
@@ -147,10 +151,10 @@ def main():
 
     kind = keys.normalize_type(module.params["type"])
     path = os.path.abspath(module.params["path"])
-    result = dict(changed=False, type=kind, path=path, created=False)
+    result = {"changed": False, "type": kind, "path": path, "created": False}
 
     if os.path.isdir(path):
-        module.fail_json(msg="option path: %s is a directory, not a seed file" % path, **result)
+        module.fail_json(msg=f"option path: {path} is a directory, not a seed file", **result)
 
     pair = None
     before_public = None
@@ -158,10 +162,11 @@ def main():
         try:
             pair = keys.read_seed_file(path)
         except keys.NKeyError as exc:
-            module.fail_json(msg="%s; refusing to replace it (move it away to create a new key)" % exc, **result)
+            module.fail_json(msg=f"{exc}; refusing to replace it (move it away to create a new key)", **result)
         if pair.kind != kind:
             module.fail_json(
-                msg="seed file %s holds a %s seed, but option type is %s; refusing to use or replace it" % (path, pair.kind, kind),
+                msg=f"seed file {path} holds a {pair.kind} seed, but option type is {kind}; "
+                "refusing to use or replace it",
                 **result,
             )
         before_public = pair.public_key
@@ -180,19 +185,19 @@ def main():
             try:
                 files.write_private(path, pair.seed + "\n")
             except OSError as exc:
-                module.fail_json(msg="cannot write seed file %s: %s" % (path, exc.strerror or exc), **result)
+                module.fail_json(msg=f"cannot write seed file {path}: {exc.strerror or exc}", **result)
 
     if pair is not None:
         result["public_key"] = pair.public_key
         if module.params["return_seed"]:
             result["seed"] = pair.seed
     if module._diff and result["changed"]:
-        result["diff"] = dict(
-            before=("public_key: %s\n" % before_public) if before_public else "",
-            after="public_key: %s\n" % (result.get("public_key") or "(generated on a real run)"),
-            before_header=path,
-            after_header=path,
-        )
+        result["diff"] = {
+            "before": (f"public_key: {before_public}\n") if before_public else "",
+            "after": "public_key: %s\n" % (result.get("public_key") or "(generated on a real run)"),
+            "before_header": path,
+            "after_header": path,
+        }
     module.exit_json(**result)
 
 
