@@ -429,8 +429,12 @@ def account_limits(limits):
                 f"option limits.{set_js[0]} is set but JetStream is off: set limits.mem_storage or limits.disk_storage "
                 "(-1 for no limit) to enable JetStream for the account"
             )
-    # Go omits zero values (omitempty)
-    return {field: values[field] for field in ACCOUNT_LIMIT_ORDER if values[field] not in (0, False)}
+    return {field: values[field] for field in ACCOUNT_LIMIT_ORDER}
+
+
+def omit_empty(values):
+    """Drop 0 and false, as Go's omitempty does when encoding."""
+    return {field: value for field, value in values.items() if value not in (0, False)}
 
 
 def _exports(value):
@@ -573,13 +577,13 @@ def account_claims(
         nats["imports"] = imported
     if exported:
         nats["exports"] = exported
-    nats["limits"] = account_limits(limits)
-    lim = nats["limits"]
-    if lim.get("imports", NO_LIMIT) != NO_LIMIT and len(imported) > lim["imports"]:
+    lim = account_limits(limits)
+    nats["limits"] = omit_empty(lim)
+    if lim["imports"] != NO_LIMIT and len(imported) > lim["imports"]:
         raise JWTError(f"option imports has {len(imported)} entries, more than limits.imports {lim['imports']}")
-    if lim.get("exports", NO_LIMIT) != NO_LIMIT and len(exported) > lim["exports"]:
+    if lim["exports"] != NO_LIMIT and len(exported) > lim["exports"]:
         raise JWTError(f"option exports has {len(exported)} entries, more than limits.exports {lim['exports']}")
-    if not lim.get("wildcards") and any("*" in e["subject"].split(".") or e["subject"].endswith(">") for e in exported):
+    if not lim["wildcards"] and any("*" in e["subject"].split(".") or e["subject"].endswith(">") for e in exported):
         raise JWTError("option exports has a wildcard subject but limits.wildcards is false")
     sks = _str_list(signing_keys, "signing_keys")
     for key in sks:

@@ -159,7 +159,10 @@ def decode_seed(text):
         raise NKeyError("does not start with 'S', so it is not an NKey seed")
     if len(text) != SEED_LENGTH:
         raise NKeyError(f"an NKey seed is {SEED_LENGTH} characters long, this one has {len(text)}")
-    body = _check_crc(_b32decode(text))
+    raw = _b32decode(text)
+    if _b32encode(raw) != text:
+        raise NKeyError("not canonical base32 (stray bits in the last character)")
+    body = _check_crc(raw)
     if len(body) != 34 or (body[0] & 0xF8) != PREFIX_SEED:
         raise NKeyError("malformed seed header")
     prefix = ((body[0] & 0x07) << 5) | ((body[1] & 0xF8) >> 3)
