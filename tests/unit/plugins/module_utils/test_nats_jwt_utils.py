@@ -10,7 +10,6 @@ import time
 
 import nkeys
 import pytest
-
 from ansible_collections.hardened.nats.plugins.module_utils import _nats_jwt as nj
 from ansible_collections.hardened.nats.plugins.module_utils import _nats_keys as keys
 

@@ -9,7 +9,6 @@ import nacl.public
 import nacl.signing
 import nkeys
 import pytest
-
 from ansible_collections.hardened.nats.plugins.module_utils import _nats_keys as keys
 
 ED25519_TYPES = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from ansible_collections.hardened.nats.plugins.module_utils._nats_subject import (
     is_valid_subject,
     permission_subject_error,

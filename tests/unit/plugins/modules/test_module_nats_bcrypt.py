@@ -9,13 +9,17 @@ import stat
 
 import bcrypt
 import pytest
-
 from ansible_collections.hardened.nats.plugins.module_utils import _nats_bcrypt as nb
 from ansible_collections.hardened.nats.plugins.modules import nats_bcrypt
 
 SECRET = "s3cret-horse-battery-staple"
 OTHER = "another-long-secret-value"
 COST = 10  # the lowest accepted cost keeps the suite fast
+
+
+def _read(path):
+    with open(path) as handle:
+        return handle.read()
 
 
 def _mode(path):
@@ -47,7 +51,7 @@ def test_hash_roundtrip_modes_and_idempotence(run_module, store):
     assert _mode(os.path.dirname(store)) == 0o700
     for name in ("hashes.json", "verifier.key", ".lock"):
         assert _mode(os.path.join(store, name)) == 0o600, name
-    assert SECRET not in open(os.path.join(store, "hashes.json")).read()
+    assert SECRET not in _read(os.path.join(store, "hashes.json"))
     before = _store_files(store)
 
     second = run_module(nats_bcrypt.main, {"name": "alice", "secret": SECRET, "store": store, "cost": COST})
@@ -92,7 +96,7 @@ def test_default_cost_is_11(run_module, store):
 
 def test_same_secret_for_two_users_gives_distinct_verifiers(run_module, store):
     run_module(nats_bcrypt.main, {"secrets": {"a": SECRET, "b": SECRET}, "store": store, "cost": COST})
-    entries = json.load(open(os.path.join(store, "hashes.json")))["entries"]
+    entries = json.loads(_read(os.path.join(store, "hashes.json")))["entries"]
     assert entries["a"]["verifier"] != entries["b"]["verifier"]
     assert entries["a"]["hash"] != entries["b"]["hash"]
 
@@ -173,7 +177,7 @@ def test_batch_prune_and_absent(run_module, store):
     assert kept["changed"] is False  # without prune the entry stays
     pruned = run_module(nats_bcrypt.main, {"secrets": users, "store": store, "cost": COST, "prune": True})
     assert pruned["changed"] is True and pruned["removed_names"] == ["user07"]
-    entries = json.load(open(os.path.join(store, "hashes.json")))["entries"]
+    entries = json.loads(_read(os.path.join(store, "hashes.json")))["entries"]
     assert "user07" not in entries
 
     gone = run_module(nats_bcrypt.main, {"name": "user01", "state": "absent", "store": store})
@@ -195,7 +199,7 @@ def test_store_key_keeps_no_key_file(run_module, store):
 def test_edited_hash_in_store_is_replaced(run_module, store):
     first = run_module(nats_bcrypt.main, {"name": "alice", "secret": SECRET, "store": store, "cost": COST})
     path = os.path.join(store, "hashes.json")
-    data = json.load(open(path))
+    data = json.loads(_read(path))
     forged = bcrypt.hashpw(b"attacker-password", bcrypt.gensalt(COST)).decode().replace("$2b$", "$2a$", 1)
     data["entries"]["alice"]["hash"] = forged
     with open(path, "w") as handle:
@@ -214,9 +218,10 @@ def test_loose_modes_are_fixed(run_module, store):
     assert result["changed"] is True and result["changed_names"] == []
     assert sorted(result["fixed_modes"]) == sorted([store, os.path.join(store, "hashes.json")])
     assert _mode(store) == 0o700 and _mode(os.path.join(store, "hashes.json")) == 0o600
-    assert run_module(nats_bcrypt.main, {"name": "alice", "secret": SECRET, "store": store, "cost": COST})[
-        "changed"
-    ] is False
+    assert (
+        run_module(nats_bcrypt.main, {"name": "alice", "secret": SECRET, "store": store, "cost": COST})["changed"]
+        is False
+    )
 
 
 def test_corrupt_store_is_reported(run_module, store):
@@ -228,9 +233,7 @@ def test_corrupt_store_is_reported(run_module, store):
 
 
 def test_diff_shows_hashes_not_secrets(run_module, store):
-    result = run_module(
-        nats_bcrypt.main, {"name": "alice", "secret": SECRET, "store": store, "cost": COST}, diff=True
-    )
+    result = run_module(nats_bcrypt.main, {"name": "alice", "secret": SECRET, "store": store, "cost": COST}, diff=True)
     assert result["hash"] in result["diff"]["after"]
     assert SECRET not in json.dumps(result["diff"])
 

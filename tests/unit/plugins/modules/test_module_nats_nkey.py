@@ -8,7 +8,6 @@ import stat
 
 import nkeys
 import pytest
-
 from ansible_collections.hardened.nats.plugins.module_utils import _nats_keys as keys
 from ansible_collections.hardened.nats.plugins.modules import nats_nkey
 
