@@ -23,9 +23,10 @@ description:
     anywhere (tokens separated by C(.), no empty token, no whitespace, C(*) only as a whole token,
     C(>) only as the whole last token), a key of the wrong type, and a signer of the wrong type
     (operators sign accounts, accounts sign users).
-  - An operator in O(strict_signing_key_usage) mode refuses accounts signed by its identity key;
-    sign them with an operator signing key listed in O(signing_keys). Users signed by an account
-    signing key need O(issuer_account).
+  - With O(strict_signing_key_usage) the server refuses account JWTs signed by the operator identity
+    key and user JWTs signed by an account identity key (checked with nats-server 2.15.1). Sign accounts
+    with an operator signing key listed in O(signing_keys), and users with an account signing key listed
+    in the account's O(signing_keys), passing O(issuer_account).
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - hardened.nats.common
@@ -103,7 +104,9 @@ options:
     description: V(operator) only. Public key (C(A...)) of the system account.
     type: str
   strict_signing_key_usage:
-    description: V(operator) only. Accounts must be signed by a signing key, not by the operator identity key.
+    description:
+      - V(operator) only. Accounts must be signed by an operator signing key, and users by an account signing
+        key, never by an identity key.
     type: bool
     default: false
   operator_service_urls:
