@@ -37,7 +37,14 @@ def run_module(capsys, monkeypatch):
 
 @pytest.fixture
 def ansible_adhoc(tmp_path):
+    """Run ``ansible localhost -m MODULE``; the argument values travel in a 0600 extra-vars file,
+    never on the command line (where ps would show a secret)."""
+
     def _run(module, args):
+        vars_file = tmp_path / "adhoc-args.json"
+        vars_file.write_text(json.dumps({"adhoc_args": args}))
+        os.chmod(vars_file, 0o600)
+        templated = {key: "{{ adhoc_args[" + json.dumps(key) + "] }}" for key in args}
         cmd = [
             os.path.join(BIN, "ansible"),
             "localhost",
@@ -47,16 +54,18 @@ def ansible_adhoc(tmp_path):
             "local",
             "-e",
             f"ansible_python_interpreter={sys.executable}",
+            "-e",
+            f"@{vars_file}",
             "-m",
             module,
             "-a",
-            json.dumps(args),
+            json.dumps(templated),
         ]
         proc = subprocess.run(
             cmd, cwd=ROOT, env=ansible_env(tmp_path), capture_output=True, text=True, check=False, timeout=120
         )
         status, result = parse_minimal(proc.stdout)
-        result.update(rc=proc.returncode, status=status, stdout=proc.stdout, stderr=proc.stderr)
+        result.update(rc=proc.returncode, status=status, stdout=proc.stdout, stderr=proc.stderr, cmd=cmd)
         return result
 
     return _run

@@ -248,3 +248,16 @@ def test_via_ansible_adhoc(ansible_adhoc, store):
     assert second["status"] == "SUCCESS" and second["changed"] is False
     assert second["hash"] == first["hash"]
     assert SECRET not in second["stdout"] + second["stderr"]
+
+
+def test_batch_via_ansible_adhoc(ansible_adhoc, store):
+    users = {"carol": SECRET, "dave": OTHER}
+    first = ansible_adhoc("hardened.nats.nats_bcrypt", {"secrets": users, "store": store, "cost": COST})
+    assert first["rc"] == 0, first["stdout"] + first["stderr"]
+    assert sorted(first["hashes"]) == ["carol", "dave"]
+    for name, secret in users.items():
+        assert bcrypt.checkpw(secret.encode(), first["hashes"][name].encode())
+        assert secret not in " ".join(first["cmd"]), "a secret on the command line is visible in ps"
+        assert secret not in first["stdout"] + first["stderr"]
+    again = ansible_adhoc("hardened.nats.nats_bcrypt", {"secrets": users, "store": store, "cost": COST})
+    assert again["changed"] is False and again["hashes"] == first["hashes"]
