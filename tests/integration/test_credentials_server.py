@@ -89,7 +89,8 @@ PLAYBOOK = """
     - {{name: operator key, hardened.nats.nats_nkey: {{path: "{{{{ d }}}}/op.nk", type: operator}}, register: op}}
     - {{name: operator signing key, hardened.nats.nats_nkey: {{path: "{{{{ d }}}}/op_sk.nk", type: operator}},
        register: op_sk}}
-    - {{name: system account key, hardened.nats.nats_nkey: {{path: "{{{{ d }}}}/sys.nk", type: account}}, register: sys}}
+    - {{name: system account key, hardened.nats.nats_nkey: {{path: "{{{{ d }}}}/sys.nk", type: account}},
+       register: sys}}
     - {{name: app account key, hardened.nats.nats_nkey: {{path: "{{{{ d }}}}/app.nk", type: account}}, register: app}}
     - {{name: app signing key, hardened.nats.nats_nkey: {{path: "{{{{ d }}}}/app_sk.nk", type: account}},
        register: app_sk}}

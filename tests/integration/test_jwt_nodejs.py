@@ -147,7 +147,8 @@ PLAYBOOK = """
                'alice': [alice_jwt.jwt, alice.public_key], 'bob': [bob_jwt.jwt, bob.public_key],
                'op_sk': op_sk.public_key, 'xkey': xkey.public_key, 'callout': callout.public_key,
                'keys': {{'op': op.public_key, 'sys': sys.public_key, 'alice': alice.public_key,
-                        'xkey': xkey.public_key, 'server': server.public_key, 'cluster': cluster.public_key}}}} | to_json }}}}
+                        'xkey': xkey.public_key, 'server': server.public_key,
+                        'cluster': cluster.public_key}}}} | to_json }}}}
 """
 
 

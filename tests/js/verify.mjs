@@ -116,7 +116,9 @@ function checkToken(entry, byLabel) {
     } else {
       const pc = jwtlib.decode(parent.jwt);
       const allowed = [pc.sub, ...(pc.nats.signing_keys ?? []).map((k) => (typeof k === "string" ? k : k.key))];
-      if (!allowed.includes(claims.iss)) fail(label, `issuer ${claims.iss} is not ${entry.chain_parent} or its signing key`);
+      if (!allowed.includes(claims.iss)) {
+        fail(label, `issuer ${claims.iss} is not ${entry.chain_parent} or its signing key`);
+      }
       if (entry.type === "user") {
         const account = claims.nats.issuer_account ?? claims.iss;
         if (account !== pc.sub) fail(label, `user belongs to ${account}, not ${pc.sub}`);
@@ -178,5 +180,6 @@ for (const entry of manifest.creds ?? []) await checkCreds(entry);
 for (const entry of manifest.keys ?? []) checkKey(entry);
 for (const entry of manifest.tampered ?? []) checkTampered(entry);
 
-console.log(JSON.stringify({ ok: failures.length === 0, counts, failures, jwtlib: typeof jwtlib.Version === "string" ? jwtlib.Version : null }));
+const jwtVersion = typeof jwtlib.Version === "string" ? jwtlib.Version : null;
+console.log(JSON.stringify({ ok: failures.length === 0, counts, failures, jwtlib: jwtVersion }));
 process.exit(failures.length === 0 ? 0 : 1);
