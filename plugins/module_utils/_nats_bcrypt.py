@@ -117,7 +117,7 @@ def hash_many(items, cost, workers=None):
         return {name: bcrypt_2a(items[name], cost) for name in names}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         hashes = list(pool.map(lambda n: bcrypt_2a(items[n], cost), names))
-    return dict(zip(names, hashes))
+    return dict(zip(names, hashes, strict=True))
 
 
 def _field(data):

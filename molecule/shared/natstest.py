@@ -1,0 +1,99 @@
+"""Helpers shared by the molecule verifiers (run on the controller by testinfra)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY") or os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+)
+INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE", "")
+VENV_BIN = os.path.dirname(sys.executable)
+
+
+def podman(*args, check=True):
+    env = dict(os.environ, CONTAINERS_CONF=os.path.join(PROJECT, "scripts", "podman", "containers.conf"))
+    return subprocess.run(["podman", *args], check=check, capture_output=True, text=True, env=env)
+
+
+def container_ip(name):
+    out = podman("inspect", name, "--format", "{{json .NetworkSettings.Networks}}").stdout
+    nets = json.loads(out)
+    for net in nets.values():
+        if net.get("IPAddress"):
+            return net["IPAddress"]
+    raise AssertionError(f"{name} has no IP address: {out}")
+
+
+def monitor(host, path, port=8222):
+    """GET a monitoring endpoint from inside the node (it listens on 127.0.0.1 only)."""
+    code = (
+        "import urllib.request,sys;"
+        f"sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:{port}{path}',timeout=5).read().decode())"
+    )
+    return json.loads(host.check_output(f'python3 -c "{code}"'))
+
+
+def route_names(host):
+    return sorted({r["remote_name"] for r in monitor(host, "/routez").get("routes") or []})
+
+
+def run(coro, timeout=60):
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+def ansible_playbook(*args, timeout=600):
+    env = dict(os.environ)
+    env["ANSIBLE_COLLECTIONS_PATH"] = (
+        os.path.join(PROJECT, ".collections") + ":" + env.get("ANSIBLE_COLLECTIONS_PATH", "")
+    )
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    env["ANSIBLE_NOCOLOR"] = "1"
+    return subprocess.run(
+        [os.path.join(VENV_BIN, "ansible-playbook"), "-i", INVENTORY, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=PROJECT,
+    )
+
+
+class LocalServer:
+    """A real nats-server on the controller (loopback and the test network only)."""
+
+    def __init__(self, config):
+        self.dir = tempfile.mkdtemp(prefix="hardened-nats-test-")
+        self.conf = os.path.join(self.dir, "server.conf")
+        with open(self.conf, "w") as fh:
+            fh.write(config)
+        self.proc = None
+
+    def __enter__(self):
+        binary = shutil.which("nats-server", path=VENV_BIN) or shutil.which("nats-server")
+        self.log = open(os.path.join(self.dir, "server.log"), "w+")
+        self.proc = subprocess.Popen([binary, "-c", self.conf], stdout=self.log, stderr=subprocess.STDOUT)
+        time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def output(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()

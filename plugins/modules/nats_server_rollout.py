@@ -1,0 +1,325 @@
+#!/usr/bin/python
+# Copyright: hardened.nats contributors
+# Apache License 2.0 (see LICENSE)
+"""Promote a staged nats-server config on one node and prove it live and healthy."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: nats_server_rollout
+short_description: Apply a staged nats-server config to one node and prove it is live and healthy
+version_added: 0.1.0
+description:
+  - Runs on a NATS node. The role renders the whole config set into C(<config_dir>/staged) and checks it with
+    C(nats-server -t); this module then makes it live and proves it.
+  - O(action=reload) copies the staged files over the live ones, signals a reload through systemd, and waits until
+    C(/varz) reports the expected C(config_digest), C(/healthz) is ok and C(/routez) lists every expected peer.
+    A refused reload is only logged by nats-server; this module catches it because the digest never changes,
+    and fails without copying the log (it can hold secret values).
+  - O(action=restart) does the same with a restart; the unit's C(ExecStop) puts the server in lame duck mode
+    first so clients move to other nodes. Use it for changes nats-server cannot reload and for new binaries.
+  - O(action=start) makes the staged files live and starts a stopped server.
+  - O(action=check) changes nothing and waits until the node is healthy, failing after O(timeout).
+  - O(action=status) changes nothing and reads the node once; it never fails.
+  - The roles call it from their rolling handler, one node at a time.
+author: hardened.nats contributors
+options:
+  action:
+    description: What to do.
+    type: str
+    choices: [status, check, start, reload, restart]
+    default: check
+  service:
+    description: The systemd unit.
+    type: str
+    default: nats-server
+  config_dir:
+    description:
+      - Directory of the live config. Every regular file in its C(staged) subdirectory is copied over the
+        live file of the same name (atomically, keeping the staged file's owner, group and mode).
+      - A C(restart-required) marker file in it is removed after a successful start or restart.
+    type: path
+    default: /etc/nats-server
+  monitor_url:
+    description: Base URL of the monitoring listener as seen from the node itself.
+    type: str
+    default: http://127.0.0.1:8222
+  monitor_ca_file:
+    description: CA file to verify an https monitoring listener.
+    type: path
+  expected_digest:
+    description:
+      - The C(sha256:...) digest that C(nats-server -t) printed for the staged config. The node must report it
+        as C(config_digest) in C(/varz) (servers older than 2.11 do not report a digest; then a new
+        C(config_load_time) or start time is the proof).
+    type: str
+    default: ""
+  expected_routes:
+    description: Server names of the peers this node must have routes to (unique C(remote_name) in C(/routez)).
+    type: list
+    elements: str
+    default: []
+  timeout:
+    description: Seconds to wait for the node to prove the change; the module fails after that.
+    type: float
+    default: 60
+  poll_interval:
+    description: Seconds between two reads of the monitoring endpoints.
+    type: float
+    default: 0.1
+  node:
+    description: Name of the node for messages (the inventory hostname).
+    type: str
+    default: ""
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: In check mode nothing is copied or signalled; the result says what would be done.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+  idempotent:
+    support: none
+    details: O(action=reload), O(action=restart) and O(action=start) always act; the role only calls them for nodes
+      whose staged config differs from what runs.
+notes:
+  - Requires systemd on the node and a monitoring listener (C(http) or C(https)) that the node can reach.
+"""
+
+EXAMPLES = r"""
+- name: Reload one node and prove the new config is live
+  hardened.nats.nats_server_rollout:
+    action: reload
+    expected_digest: "{{ digest_from_nats_server_t }}"
+    expected_routes: [nats2, nats3]
+    timeout: 30
+
+- name: Wait until a node is healthy with its full mesh
+  hardened.nats.nats_server_rollout:
+    action: check
+    expected_routes: [nats2, nats3]
+"""
+
+RETURN = r"""
+action:
+  description: The action taken.
+  type: str
+  returned: always
+reachable:
+  description: Whether the monitoring listener answered.
+  type: bool
+  returned: always
+healthy:
+  description: Whether C(/healthz) was ok and every expected route was up at the end.
+  type: bool
+  returned: always
+varz:
+  description:
+    - Selected C(/varz) fields (server_name, version, config_digest, config_load_time, start, auth_required, ...).
+  type: dict
+  returned: when reachable
+routes:
+  description: Unique peer names seen in C(/routez).
+  type: list
+  elements: str
+  returned: always
+elapsed:
+  description: Seconds from the signal (or the start of the check) to the proof.
+  type: float
+  returned: always
+"""
+
+import os
+import shutil
+import tempfile
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hardened.nats.plugins.module_utils._nats_monitor import (
+    MonitorError,
+    fetch_json,
+    healthz_ok,
+    route_names,
+    varz_summary,
+)
+
+MARKER = "restart-required"
+
+
+class Node:
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.url = self.params["monitor_url"]
+        self.ca_file = self.params["monitor_ca_file"]
+        self.name = self.params["node"] or self.url
+
+    def read(self):
+        """One read of /varz, /healthz and /routez; never raises."""
+        state = {"reachable": False, "varz": {}, "healthz": None, "routes": [], "error": ""}
+        try:
+            state["varz"] = varz_summary(fetch_json(self.url, "/varz", ca_file=self.ca_file))
+            state["reachable"] = True
+            state["healthz"] = fetch_json(self.url, "/healthz", ca_file=self.ca_file)
+            state["routes"] = route_names(fetch_json(self.url, "/routez", ca_file=self.ca_file))
+        except MonitorError as exc:
+            state["error"] = str(exc)
+        expected = set(self.params["expected_routes"])
+        state["missing_routes"] = sorted(expected - set(state["routes"]))
+        state["healthy"] = state["reachable"] and healthz_ok(state["healthz"]) and not state["missing_routes"]
+        return state
+
+    def wait(self, proven, what, started):
+        """Poll until proven(state) and the node is healthy, or fail after the timeout."""
+        deadline = started + self.params["timeout"]
+        while True:
+            state = self.read()
+            if state["healthy"] and proven(state):
+                return state
+            if time.monotonic() >= deadline:
+                self.fail(state, what, started)
+            time.sleep(self.params["poll_interval"])
+
+    def fail(self, state, what, started):
+        seen = []
+        if not state["reachable"]:
+            seen.append(f"monitoring not reachable ({state['error']})")
+        else:
+            varz = state["varz"]
+            seen.append(f"config_digest {varz.get('config_digest', 'not reported')}")
+            seen.append(f"healthz {state['healthz']}")
+            if state["missing_routes"]:
+                up = ", ".join(state["routes"]) or "none"
+                seen.append(f"routes to {', '.join(state['missing_routes'])} missing (up: {up})")
+        active = self.systemctl("is-active", check=False)[1].strip() or "unknown"
+        self.module.fail_json(
+            msg=(
+                f"{self.name}: {what} not proven after {self.params['timeout']:g} s: "
+                + "; ".join(seen)
+                + f"; unit {self.params['service']} is {active}. "
+                "Nodes after this one were not touched. See `journalctl -u "
+                f"{self.params['service']}` on the node (its log can hold secret values, so it is not copied here)."
+            ),
+            action=self.params["action"],
+            reachable=state["reachable"],
+            healthy=False,
+            varz=state["varz"],
+            routes=state["routes"],
+            elapsed=round(time.monotonic() - started, 3),
+        )
+
+    def systemctl(self, *args, check=True):
+        rc, out, err = self.module.run_command(["systemctl", *args], check_rc=False)
+        if check and rc != 0:
+            self.module.fail_json(msg=f"{self.name}: systemctl {' '.join(args)} failed (rc {rc}): {err.strip()}")
+        return rc, out, err
+
+    def promote(self):
+        """Copy every staged file over its live counterpart, atomically."""
+        config_dir = self.params["config_dir"]
+        staged_dir = os.path.join(config_dir, "staged")
+        if not os.path.isdir(staged_dir):
+            self.module.fail_json(msg=f"{self.name}: {staged_dir} does not exist: nothing is staged")
+        for name in sorted(os.listdir(staged_dir)):
+            src = os.path.join(staged_dir, name)
+            if not os.path.isfile(src) or os.path.islink(src):
+                continue
+            st = os.stat(src)
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=config_dir)
+            try:
+                os.fchmod(fd, 0o600)
+                with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+                    shutil.copyfileobj(inp, out)
+                os.chown(tmp, st.st_uid, st.st_gid)
+                os.chmod(tmp, st.st_mode & 0o7777)
+                os.replace(tmp, os.path.join(config_dir, name))
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
+
+    def clear_marker(self):
+        marker = os.path.join(self.params["config_dir"], MARKER)
+        if os.path.exists(marker):
+            os.unlink(marker)
+
+
+def digest_matches(expected):
+    def proven(state):
+        digest = state["varz"].get("config_digest")
+        return not expected or digest is None or digest == expected
+
+    return proven
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            action=dict(type="str", default="check", choices=["status", "check", "start", "reload", "restart"]),
+            service=dict(type="str", default="nats-server"),
+            config_dir=dict(type="path", default="/etc/nats-server"),
+            monitor_url=dict(type="str", default="http://127.0.0.1:8222"),
+            monitor_ca_file=dict(type="path"),
+            expected_digest=dict(type="str", default=""),
+            expected_routes=dict(type="list", elements="str", default=[]),
+            timeout=dict(type="float", default=60.0),
+            poll_interval=dict(type="float", default=0.1),
+            node=dict(type="str", default=""),
+        ),
+        supports_check_mode=True,
+    )
+    node = Node(module)
+    action = module.params["action"]
+    expected = module.params["expected_digest"]
+    started = time.monotonic()
+
+    if action == "status":
+        state = node.read()
+        module.exit_json(changed=False, action=action, elapsed=round(time.monotonic() - started, 3), **_public(state))
+
+    if action == "check":
+        state = node.wait(digest_matches(expected), "health", started)
+        module.exit_json(changed=False, action=action, elapsed=round(time.monotonic() - started, 3), **_public(state))
+
+    if module.check_mode:
+        module.exit_json(changed=True, action=action, reachable=False, healthy=False, routes=[], elapsed=0.0)
+
+    before = node.read()
+    node.promote()
+    started = time.monotonic()
+    if action == "start":
+        node.systemctl("start", module.params["service"])
+        state = node.wait(digest_matches(expected), "start", started)
+        node.clear_marker()
+    elif action == "restart":
+        old_start = before["varz"].get("start")
+        node.systemctl("restart", module.params["service"])
+
+        def restarted(state):
+            return state["varz"].get("start") != old_start and digest_matches(expected)(state)
+
+        state = node.wait(restarted, "restart", started)
+        node.clear_marker()
+    else:
+        old_load = before["varz"].get("config_load_time")
+        node.systemctl("reload", module.params["service"])
+
+        def reloaded(state):
+            digest = state["varz"].get("config_digest")
+            if expected and digest is not None:
+                return digest == expected
+            return state["varz"].get("config_load_time") != old_load
+
+        state = node.wait(reloaded, "reload", started)
+    module.exit_json(changed=True, action=action, elapsed=round(time.monotonic() - started, 3), **_public(state))
+
+
+def _public(state):
+    return {k: state[k] for k in ("reachable", "healthy", "varz", "routes")}
+
+
+if __name__ == "__main__":
+    main()
