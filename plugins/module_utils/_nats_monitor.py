@@ -76,3 +76,100 @@ def route_names(routez):
 
 def healthz_ok(healthz):
     return isinstance(healthz, dict) and healthz.get("status") == "ok"
+
+
+# --- Audit helpers (additive: the functions above keep their behaviour) -------
+
+# /varz fields an audit needs on top of VARZ_KEYS (still no config content).
+VARZ_AUDIT_KEYS = (
+    "http_base_path",
+    "auth_timeout",
+    "tls_timeout",
+    "system_account",
+    "git_commit",
+    "go",
+)
+
+# Security floor per minor release (advisories.nats.io, see docs/audit.md and NATS-FACTS "Versions"):
+#   2.11.x: 2.11.16 (no_auth_user route/leafnode fix; also carries 2.11.14 and 2.11.15 fixes)
+#   2.12.x: 2.12.12 (MQTT deny bypass; also carries 2.12.5, 2.12.6 and 2.12.7 fixes)
+#   2.13.x: no fixed release exists: every 2.13 fails (upgrade to 2.14.3 or later)
+#   2.14.x: 2.14.3 (MQTT deny bypass)
+#   2.15 and later: released after every fix above
+# Anything older than 2.11 fails.
+VERSION_FLOORS = {
+    (2, 11): (2, 11, 16),
+    (2, 12): (2, 12, 12),
+    (2, 13): None,
+    (2, 14): (2, 14, 3),
+}
+OLDEST_SUPPORTED = (2, 11, 16)
+NEWEST_FLOORED_MINOR = (2, 14)
+
+
+def parse_version(text):
+    """'2.11.16' or 'v2.12.0-RC.1' -> (2, 11, 16), or None when unreadable."""
+    if not isinstance(text, str):
+        return None
+    core = text.strip().lstrip("v").split("-", 1)[0].split("+", 1)[0]
+    parts = core.split(".")
+    if len(parts) != 3 or not all(part.isdigit() for part in parts):
+        return None
+    return tuple(int(part) for part in parts)
+
+
+def version_floor(version):
+    """Compare a server version with the security floor of its minor release.
+
+    Returns a dict: ``ok`` (bool), ``floor`` (the minimum version for that minor as a string, or "" when no
+    release of that minor is fixed), ``reason``.
+    """
+    parsed = parse_version(version)
+    if parsed is None:
+        return {"ok": False, "floor": "", "reason": f"version {version!r} is not readable"}
+    minor = parsed[:2]
+    if minor < (2, 11):
+        floor = ".".join(map(str, OLDEST_SUPPORTED))
+        return {"ok": False, "floor": floor, "reason": f"{version} is older than 2.11: upgrade to {floor} or later"}
+    if minor > NEWEST_FLOORED_MINOR:
+        return {"ok": True, "floor": f"{minor[0]}.{minor[1]}.0", "reason": "released after every known fix"}
+    floor = VERSION_FLOORS[minor]
+    if floor is None:
+        return {
+            "ok": False,
+            "floor": "",
+            "reason": f"no {minor[0]}.{minor[1]}.x release carries the security fixes: upgrade to 2.14.3 or later",
+        }
+    floor_text = ".".join(map(str, floor))
+    if parsed < floor:
+        return {"ok": False, "floor": floor_text, "reason": f"{version} is below the security floor {floor_text}"}
+    return {"ok": True, "floor": floor_text, "reason": f"at or above {floor_text}"}
+
+
+def varz_audit_summary(varz):
+    """varz_summary plus the fields an audit needs: listeners, cluster listener, auth and TLS flags.
+
+    /varz omits ``auth_required`` and ``tls_required`` when false; they are set to False here.
+    """
+    summary = varz_summary(varz)
+    summary.update({key: varz[key] for key in VARZ_AUDIT_KEYS if key in varz})
+    summary["auth_required"] = bool(varz.get("auth_required", False))
+    summary["tls_required"] = bool(varz.get("tls_required", False))
+    cluster = varz.get("cluster") or {}
+    summary["cluster"] = {
+        key: cluster[key]
+        for key in ("name", "addr", "cluster_port", "auth_timeout", "tls_required", "tls_verify", "pool_size")
+        if key in cluster
+    }
+    for block in ("websocket", "mqtt", "leaf", "gateway"):
+        value = varz.get(block) or {}
+        summary[block] = {key: value[key] for key in ("host", "port", "no_tls", "tls_required") if key in value}
+    return summary
+
+
+def fetch_optional(base_url, path, timeout=2.0, ca_file=None, insecure=False):
+    """fetch_json that never raises: returns (data or None, error text or "")."""
+    try:
+        return fetch_json(base_url, path, timeout=timeout, ca_file=ca_file, insecure=insecure), ""
+    except MonitorError as exc:
+        return None, str(exc)
