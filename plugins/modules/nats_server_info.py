@@ -147,7 +147,8 @@ version_floor:
   returned: when reachable
 process:
   description:
-    - The discovered process (pid, user, unit, binary, config_file, config_from). Command line values of
+    - The discovered process (pid, user, unit, binary, config_file, count of nats-server processes; the first
+      one is audited). Only C(count=0) when no nats-server runs: that is reported, not fatal. Command line values of
       C(--pass), C(--auth) and C(--user) are never returned; RV(process.cmdline_secrets) lists which of those
       flags were used.
   type: dict
@@ -461,12 +462,21 @@ def _read(path, mode="r"):
 
 
 def find_processes():
-    """Running nats-server processes: [(pid, argv)], oldest pid first."""
+    """Running nats-server processes in this host's mount namespace: [(pid, argv)], oldest pid first.
+
+    Processes of containers running on this host share neither its files nor its config: they are skipped.
+    """
     found = []
+    try:
+        own_mnt = os.readlink("/proc/self/ns/mnt")
+    except OSError:
+        own_mnt = None
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
+            if own_mnt is not None and os.readlink(f"/proc/{entry}/ns/mnt") != own_mnt:
+                continue
             argv = [a.decode("utf-8", "replace") for a in _read(f"/proc/{entry}/cmdline", "rb").split(b"\0") if a]
         except OSError:
             continue
@@ -602,20 +612,21 @@ def main():
     process = None
     if params["discover"]:
         processes = find_processes()
-        if not processes:
-            module.fail_json(msg="no running nats-server process found on this host", **out)
-        process = describe_process(*processes[0])
-        process["count"] = len(processes)
-        out["process"] = process
-        if not out["config_file"]:
-            out["config_file"] = process["config_file"]
+        if processes:
+            process = describe_process(*processes[0])
+            process["count"] = len(processes)
+            out["process"] = process
+            if not out["config_file"]:
+                out["config_file"] = process["config_file"]
+        else:
+            out["process"] = {"count": 0}
 
     summary = None
     if out["config_file"]:
         config, errors = parse_config(out["config_file"])
         summary = summarise_config(config, errors)
         out["config"] = summary
-    if params["discover"]:
+    if params["discover"] and process:
         discovered = monitor_url_from(summary or {}, process)
         out["monitor_url"] = discovered
         if params["scan_log"]:
