@@ -1,0 +1,407 @@
+"""From the controller: enable_auth under live traffic, and the rollout's fault cases.
+
+Tests run in file order. Each starts from the converged OPEN cluster (the
+``open_cluster`` fixture converges again when an earlier test left it otherwise)
+and puts back what it broke, so that ``molecule verify`` can run twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from datetime import datetime
+
+import nats
+import natstest
+import pytest
+import testinfra
+import testinfra.utils.ansible_runner
+import yaml
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+NODES = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts("nats_servers")
+USER, PASSWORD = "app", "rolling-app-secret-1"
+UNIT = "nats-server"
+SUBJECT = "rolling.traffic"
+RATE = 50  # messages per second from the publisher
+MAX_SECONDS = 300  # the publisher never runs longer than this
+DROP_IN = f"/etc/systemd/system/{UNIT}.service.d/zz-test-die-on-reload.conf"
+
+
+def host(name):
+    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
+
+
+def varz(name):
+    return natstest.monitor(host(name), "/varz")
+
+
+def url(name, credentials=True):
+    cred = f"{USER}:{PASSWORD}@" if credentials else ""
+    return f"nats://{cred}{natstest.container_ip(name)}:4222"
+
+
+def snapshot(name):
+    """What must not change on a node that the rollout did not reach."""
+    h = host(name)
+    v = varz(name)
+    return {
+        "config_digest": v.get("config_digest"),
+        "config_load_time": v.get("config_load_time"),
+        "pid": h.check_output(f"systemctl show -p MainPID --value {UNIT}"),
+        "live": h.check_output("sha256sum /etc/nats-server/nats-server.conf"),
+    }
+
+
+def healthy(name):
+    h = host(name)
+    if h.run(f"systemctl is-active {UNIT}").stdout.strip() != "active":
+        return False
+    try:
+        health = natstest.monitor(h, "/healthz")
+        peers = natstest.route_names(h)
+    except Exception:  # noqa: BLE001 - not up yet
+        return False
+    return health.get("status") == "ok" and peers == sorted(n for n in NODES if n != name)
+
+
+def wait_healthy(timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(healthy(n) for n in NODES):
+            return
+        time.sleep(1)
+    raise AssertionError(f"cluster not healthy after {timeout} s: {[n for n in NODES if not healthy(n)]}")
+
+
+def converge_open():
+    """site.yml with the scenario's inventory: the open cluster, rolled out node by node."""
+    result = natstest.ansible_playbook("site.yml")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    wait_healthy()
+
+
+class TargetInventory:
+    """A second inventory source holding the target, as an operator would edit it before enable_auth."""
+
+    def __init__(self, group_vars=None, host_vars=None):
+        self.dir = tempfile.mkdtemp(prefix="hardened-nats-rolling-")
+        os.chmod(self.dir, 0o700)
+        os.makedirs(os.path.join(self.dir, "group_vars"))
+        os.makedirs(os.path.join(self.dir, "host_vars"))
+        self.path = os.path.join(self.dir, "target.yml")
+        with open(self.path, "w") as fh:
+            yaml.safe_dump({"nats_servers": {"hosts": {n: None for n in NODES}}}, fh)
+        gv = {"nats_server_users": [{"name": USER, "password": PASSWORD}], **(group_vars or {})}
+        with open(os.path.join(self.dir, "group_vars", "nats_servers.yml"), "w") as fh:
+            yaml.safe_dump(gv, fh)
+        for name, hv in (host_vars or {}).items():
+            with open(os.path.join(self.dir, "host_vars", f"{name}.yml"), "w") as fh:
+                yaml.safe_dump(hv, fh)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def enable_auth(target, json_output=False):
+    """Run playbooks/enable_auth.yml with the scenario's inventory plus the target."""
+    saved = os.environ.get("ANSIBLE_STDOUT_CALLBACK")
+    if json_output:
+        os.environ["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
+    try:
+        return natstest.ansible_playbook("-i", target.path, "playbooks/enable_auth.yml")
+    finally:
+        if json_output:
+            if saved is None:
+                os.environ.pop("ANSIBLE_STDOUT_CALLBACK", None)
+            else:
+                os.environ["ANSIBLE_STDOUT_CALLBACK"] = saved
+
+
+@pytest.fixture
+def open_cluster():
+    """The converged open cluster, healthy; converge again if an earlier test left it otherwise."""
+    for name in NODES:
+        host(name).run(f"rm -f {DROP_IN} && systemctl daemon-reload && systemctl reset-failed {UNIT}")
+    if not all(healthy(n) and not varz(n).get("auth_required", False) for n in NODES):
+        converge_open()
+    wait_healthy()
+    for name in NODES:
+        assert not varz(name).get("auth_required", False), f"{name} is not open"
+    yield
+
+
+def test_three_nodes():
+    assert NODES == ["rolling-nats1", "rolling-nats2", "rolling-nats3"]
+
+
+def test_refuses_to_start_when_a_node_is_stopped(open_cluster):
+    stopped = NODES[2]
+    others = NODES[:2]
+    before = {n: snapshot(n) for n in others}
+    staged = {n: host(n).check_output("sha256sum /etc/nats-server/staged/nats-server.conf") for n in others}
+    host(stopped).check_output(f"systemctl stop {UNIT}")
+    try:
+        with TargetInventory() as target:
+            result = enable_auth(target)
+        out = result.stdout + result.stderr
+        assert result.returncode != 0, out[-4000:]
+        assert f"{stopped}: health not proven" in out, out[-4000:]
+        assert "monitoring not reachable" in out, out[-4000:]
+        # refused before the role ran: nothing staged, nothing reloaded or restarted
+        assert "Roll out" not in out and "Stage nats-server.conf" not in out, out[-4000:]
+        for name in others:
+            assert snapshot(name) == before[name], name
+            assert host(name).check_output("sha256sum /etc/nats-server/staged/nats-server.conf") == staged[name]
+            assert not varz(name).get("auth_required", False)
+    finally:
+        host(stopped).check_output(f"systemctl start {UNIT}")
+        wait_healthy()
+
+
+def test_config_the_server_refuses_reloads_nothing(open_cluster):
+    before = {n: snapshot(n) for n in NODES}
+    with TargetInventory(group_vars={"nats_server_extra_config": "no_such_option: 1"}) as target:
+        result = enable_auth(target)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out[-4000:]
+    assert "nats-server -t refused the staged config" in out, out[-4000:]
+    assert "no_such_option" in out
+    for name in NODES:
+        assert snapshot(name) == before[name], name
+        assert not varz(name).get("auth_required", False)
+    # stage the open config again so that the scenario ends as converged
+    converge_open()
+    for name in NODES:
+        assert snapshot(name) == before[name], name
+
+
+def test_node_dying_mid_rollout_stops_it_there(open_cluster):
+    """Node 2's unit is made to die on reload: node 1 is done, node 2 fails, node 3 untouched."""
+    first, dying, last = NODES
+    h = host(dying)
+    h.check_output(f"mkdir -p {os.path.dirname(DROP_IN)}")
+    h.check_output(
+        f"printf '[Service]\\nExecReload=\\nExecReload=+/bin/kill -s KILL $MAINPID\\nRestart=no\\n' > {DROP_IN}"
+    )
+    h.check_output("systemctl daemon-reload")
+    before_last = snapshot(last)
+    before_first = snapshot(first)
+    try:
+        with TargetInventory(host_vars={dying: {"nats_server_rollout_timeout": 8}}) as target:
+            result = enable_auth(target)
+        out = result.stdout + result.stderr
+        assert result.returncode != 0, out[-4000:]
+        assert f"{dying}: reload not proven after 8 s" in out, out[-4000:]
+        assert "Nodes after this one were not touched" in out
+        # node 1 took the change
+        assert varz(first)["config_digest"] != before_first["config_digest"]
+        assert varz(first).get("auth_required") is True
+        # node 2 is down
+        assert h.run(f"systemctl is-active {UNIT}").stdout.strip() != "active"
+        # node 3: same config, same process, still serving (anonymous clients still get in)
+        assert snapshot(last) == before_last
+        assert not varz(last).get("auth_required", False)
+
+        async def anonymous_round_trip():
+            nc = await nats.connect(url(last, credentials=False), allow_reconnect=False, connect_timeout=3)
+            try:
+                sub = await nc.subscribe("rolling.still-serving")
+                await nc.publish("rolling.still-serving", b"ok")
+                return (await sub.next_msg(timeout=3)).data
+            finally:
+                await nc.close()
+
+        assert natstest.run(anonymous_round_trip()) == b"ok"
+    finally:
+        h.run(f"rm -f {DROP_IN} && systemctl daemon-reload && systemctl reset-failed {UNIT}")
+    # back to the open cluster: the role starts node 2 and reloads node 1
+    converge_open()
+    assert snapshot(last)["pid"] == before_last["pid"]
+
+
+async def _traffic(run_playbook):
+    """Live traffic around run_playbook (run in a thread). Returns the counts."""
+    counts = {"published": 0, "disconnects": {}, "anon_disconnects": {}, "errors": []}
+    received = {name: set() for name in NODES[1:]}
+    clients = []
+
+    def on_disconnect(key, name):
+        async def cb():
+            counts[key][name] = counts[key].get(name, 0) + 1
+
+        counts[key].setdefault(name, 0)
+        return cb
+
+    async def on_error(exc):
+        counts["errors"].append(repr(exc))
+
+    async def credentialed(name, role):
+        nc = await nats.connect(
+            url(name),
+            name=f"rolling-{role}-{name}",
+            dont_randomize=True,
+            connect_timeout=3,
+            max_reconnect_attempts=10,
+            disconnected_cb=on_disconnect("disconnects", f"{role}@{name}"),
+            error_cb=on_error,
+        )
+        clients.append(nc)
+        return nc
+
+    pub = await credentialed(NODES[0], "pub")
+    subs = {}
+    for name in NODES[1:]:
+        nc = await credentialed(name, "sub")
+
+        def handler(name):
+            async def cb(msg):
+                if msg.subject == SUBJECT:
+                    received[name].add(int(msg.data))
+                else:
+                    received[name].add(-1)
+
+            return cb
+
+        subs[name] = await nc.subscribe("rolling.>", cb=handler(name))
+        await nc.flush()
+    anonymous = {}
+    for name in NODES:
+        nc = await nats.connect(
+            url(name, credentials=False),
+            name=f"rolling-anonymous-{name}",
+            allow_reconnect=False,
+            connect_timeout=3,
+            disconnected_cb=on_disconnect("anon_disconnects", name),
+            error_cb=on_error,
+        )
+        anonymous[name] = nc
+    counts["errors"].clear()
+
+    # interest crosses the routes asynchronously: warm up until both subscribers hear node 1 (bounded)
+    for _ in range(100):
+        await pub.publish("rolling.warmup", b"-1")
+        await pub.flush()
+        await asyncio.sleep(0.1)
+        if all(-1 in got for got in received.values()):
+            break
+    assert all(-1 in got for got in received.values()), "subscribers never heard the publisher"
+
+    done = threading.Event()
+    result = {}
+
+    def worker():
+        try:
+            result["run"] = run_playbook()
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=worker, daemon=True)
+    started = time.time()
+    thread.start()
+    interval = 1.0 / RATE
+    next_at = time.monotonic()
+    deadline = time.monotonic() + MAX_SECONDS
+    tail_until = None
+    while time.monotonic() < deadline:
+        if done.is_set() and tail_until is None:
+            tail_until = time.monotonic() + 1.0  # keep publishing for a second after the playbook
+        if tail_until is not None and time.monotonic() >= tail_until:
+            break
+        await pub.publish(SUBJECT, str(counts["published"]).encode())
+        counts["published"] += 1
+        next_at += interval
+        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+    await pub.flush()
+    thread.join(timeout=MAX_SECONDS)
+    # let the last messages arrive (bounded)
+    want = set(range(counts["published"]))
+    for _ in range(100):
+        if all(want <= (got - {-1}) for got in received.values()):
+            break
+        await asyncio.sleep(0.1)
+    counts["lost"] = {name: len(want - got) for name, got in received.items()}
+    counts["anon_closed"] = {name: nc.is_closed for name, nc in anonymous.items()}
+    counts["cred_connected"] = {nc.options["name"]: nc.is_connected for nc in clients}
+    for nc in clients + list(anonymous.values()):
+        if not nc.is_closed:
+            await nc.close()
+    counts["started"] = started
+    counts["run"] = result.get("run")
+    return counts
+
+
+def _rollout_windows(json_stdout):
+    """(node, start, end) of every node rollout task in the ansible.posix.json output, in run order."""
+    data = json.loads(json_stdout[json_stdout.index("{") :])
+    windows = []
+    for play in data["plays"]:
+        for task in play["tasks"]:
+            if not task["task"]["name"].startswith("Roll out"):
+                continue
+            for res in task["hosts"].values():
+                if res.get("skipped"):
+                    continue
+                node = res.get("varz", {}).get("server_name") or task["task"]["name"].split()[-1]
+                windows.append(
+                    (
+                        node,
+                        res.get("action"),
+                        _ts(task["task"]["duration"]["start"]),
+                        _ts(task["task"]["duration"]["end"]),
+                    )
+                )
+    return windows
+
+
+def _ts(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def test_enable_auth_under_live_traffic(open_cluster):
+    with TargetInventory() as target:
+        counts = natstest.run(_traffic(lambda: enable_auth(target, json_output=True)), timeout=MAX_SECONDS + 120)
+    run = counts["run"]
+    assert run is not None
+    assert run.returncode == 0, (run.stdout + run.stderr)[-6000:]
+    report = (
+        f"published={counts['published']} lost={counts['lost']} credentialed disconnects={counts['disconnects']} "
+        f"anonymous disconnects={counts['anon_disconnects']}"
+    )
+    print(report)
+    assert counts["published"] > RATE, report
+    # 0 lost: every message published reached each subscriber
+    assert all(v == 0 for v in counts["lost"].values()), report
+    # no credentialed client saw a disconnect, and each is still connected
+    assert all(v == 0 for v in counts["disconnects"].values()), report
+    assert all(counts["cred_connected"].values()), counts["cred_connected"]
+    # every anonymous client was disconnected
+    assert all(counts["anon_disconnects"][n] >= 1 for n in NODES), report
+    assert all(counts["anon_closed"].values()), counts["anon_closed"]
+
+    # rollouts never overlap and come in inventory order; each node reloaded inside its own window
+    windows = _rollout_windows(run.stdout)
+    print("rollout windows:", windows)
+    assert windows, run.stdout[-4000:]
+    assert all(action == "reload" for _, action, _, _ in windows), windows
+    for (_, _, _, end), (_, _, start, _) in zip(windows, windows[1:], strict=False):
+        assert end <= start, windows
+    phase = [w for w in windows if w[2] >= counts["started"]][-len(NODES) :]
+    assert [w[0] for w in phase] == NODES, windows
+    for name, _, start, end in phase:
+        load = _ts(varz(name)["config_load_time"])
+        assert start - 0.5 <= load <= end + 0.5, (name, load, start, end)
+    loads = [_ts(varz(n)["config_load_time"]) for n in NODES]
+    assert loads == sorted(loads), loads
+
+    for name in NODES:
+        assert varz(name).get("auth_required") is True, name
+    assert all(healthy(n) for n in NODES)
