@@ -10,17 +10,11 @@ import time
 import nats
 import natstest
 import pytest
-import testinfra
-import testinfra.utils.ansible_runner
 from nats.errors import NoServersError
 
-RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])
-NODES = RUNNER.get_hosts("nats_servers")
+NODES = natstest.hosts()
+host = natstest.host
 ROUTE_PASS = "molecule-route-pass/with:odd@chars"
-
-
-def host(name):
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}")
 
 
 def url(name, user="app", password="app-secret-pass"):

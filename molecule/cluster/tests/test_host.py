@@ -1,12 +1,8 @@
 """On each host: the service, its hardening, file modes and listeners."""
 
-import os
+import natstest
 
-import testinfra.utils.ansible_runner
-
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts(
-    "nats_servers"
-)
+testinfra_hosts = natstest.testinfra_hosts()
 
 UNIT = "nats-server"
 
@@ -101,8 +97,6 @@ def test_no_plaintext_client_password_on_disk(host):
 def test_config_valid_and_running(host):
     out = host.check_output("/usr/local/bin/nats-server -t -c /etc/nats-server/nats-server.conf 2>&1")
     digest = out.split("(")[1].rstrip(")")
-    import natstest
-
     varz = natstest.monitor(host, "/varz")
     assert varz["config_digest"] == digest
     assert varz["auth_required"] is True
