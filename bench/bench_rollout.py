@@ -20,6 +20,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -31,9 +32,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NET = "hardened-nats-benchroll"
 PREFIX = "benchroll-nats"
 MAX_HOSTS = 5
-IMAGE = os.environ.get("NATS_TEST_IMAGE") or subprocess.run(
-    ["bash", os.path.join(ROOT, "scripts", "testhosts.sh"), "name"], capture_output=True, text=True, check=True
-).stdout.strip()
+IMAGE = (
+    os.environ.get("NATS_TEST_IMAGE")
+    or subprocess.run(
+        ["bash", os.path.join(ROOT, "scripts", "testhosts.sh"), "name"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+)
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 ENV = dict(
     os.environ,
@@ -62,7 +66,20 @@ def hosts_up(count):
     hosts_down()
     sh("podman", "network", "create", NET)
     for h in names(count):
-        sh("podman", "run", "-d", "--name", h, "--hostname", h, "--network", NET, "--systemd=always", IMAGE, "/sbin/init")
+        sh(
+            "podman",
+            "run",
+            "-d",
+            "--name",
+            h,
+            "--hostname",
+            h,
+            "--network",
+            NET,
+            "--systemd=always",
+            IMAGE,
+            "/sbin/init",
+        )
     for h in names(count):
         sh("podman", "exec", h, "systemctl", "is-system-running", "--wait", check=False, timeout=120)
 
@@ -146,8 +163,15 @@ def rollout_figures(json_stdout):
 def floor_once(node, value):
     """By hand on one node: change the live config, HUP, poll /varz until the digest changes."""
     before = sh("podman", "exec", node, "python3", "-c", VARZ).stdout.strip()
-    sh("podman", "exec", node, "sed", "-i", f"s/^max_connections: .*/max_connections: {value}/",
-       "/etc/nats-server/nats-server.conf")
+    sh(
+        "podman",
+        "exec",
+        node,
+        "sed",
+        "-i",
+        f"s/^max_connections: .*/max_connections: {value}/",
+        "/etc/nats-server/nats-server.conf",
+    )
     pid = sh("podman", "exec", node, "systemctl", "show", "-p", "MainPID", "--value", "nats-server").stdout.strip()
     start = time.monotonic()
     sh("podman", "exec", node, "kill", "-HUP", pid)
@@ -194,7 +218,9 @@ def report(fig):
     print(f"    'Roll out' task per node       {' '.join(f'{t:.2f}' for t in fig['tasks'])}")
     print(f"    module signal-to-proof         {' '.join(f'{t:.2f}' for t in fig['module'])}")
     print(f"  rollout per node                 {per_node:7.2f}")
-    print(f"  floor (HUP + poll /varz by hand) {fig['floor']:7.2f}   runs: {' '.join(f'{t:.2f}' for t in fig['floors'])}")
+    print(
+        f"  floor (HUP + poll /varz by hand) {fig['floor']:7.2f}   runs: {' '.join(f'{t:.2f}' for t in fig['floors'])}"
+    )
     overhead = per_node - fig["floor"]
     verdict = "meets" if overhead <= 1.5 else "misses"
     print(f"  overhead per node over the floor {overhead:7.2f}   ({verdict} the 1.5 s target)")
@@ -205,6 +231,8 @@ def main():
     parser.add_argument("--sizes", default="3,5")
     parser.add_argument("--floor-runs", type=int, default=5)
     args = parser.parse_args()
+    # a SIGTERM (timeout, CI cancel) still removes the containers
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench_rollout: terminated"))
     try:
         for count in (int(s) for s in args.sizes.split(",")):
             if not 1 <= count <= MAX_HOSTS:
