@@ -1,6 +1,5 @@
 import pytest
 from ansible.errors import AnsibleFilterError
-
 from ansible_collections.hardened.nats.plugins.filter.nats_duration_seconds import nats_duration_seconds
 
 

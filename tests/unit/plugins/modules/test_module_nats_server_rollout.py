@@ -9,9 +9,8 @@ import subprocess
 import time
 
 import pytest
-from nats_module_helpers import BIN
-
 from ansible_collections.hardened.nats.plugins.modules import nats_server_rollout
+from nats_module_helpers import BIN
 
 
 def _free_port():
