@@ -462,20 +462,21 @@ def _read(path, mode="r"):
 
 
 def find_processes():
-    """Running nats-server processes in this host's mount namespace: [(pid, argv)], oldest pid first.
+    """Running nats-server processes in this host's PID namespace: [(pid, argv)], oldest pid first.
 
-    Processes of containers running on this host share neither its files nor its config: they are skipped.
+    Processes of containers running on this host (another PID namespace) share neither its files nor its
+    config: they are skipped. Sandboxed services (own mount namespace) are kept.
     """
     found = []
     try:
-        own_mnt = os.readlink("/proc/self/ns/mnt")
+        own_ns = os.readlink("/proc/self/ns/pid")
     except OSError:
-        own_mnt = None
+        own_ns = None
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            if own_mnt is not None and os.readlink(f"/proc/{entry}/ns/mnt") != own_mnt:
+            if own_ns is not None and os.readlink(f"/proc/{entry}/ns/pid") != own_ns:
                 continue
             argv = [a.decode("utf-8", "replace") for a in _read(f"/proc/{entry}/cmdline", "rb").split(b"\0") if a]
         except OSError:
