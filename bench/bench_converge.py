@@ -21,10 +21,14 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NET = "hardened-nats-bench"
 HOSTS = [f"bench-nats{i}" for i in (1, 2, 3)]
-IMAGE = os.environ.get("NATS_TEST_IMAGE") or subprocess.run(
-    ["bash", os.path.join(ROOT, "scripts", "testhosts.sh"), "name"], capture_output=True, text=True, check=True
-).stdout.strip()
+IMAGE = (
+    os.environ.get("NATS_TEST_IMAGE")
+    or subprocess.run(
+        ["bash", os.path.join(ROOT, "scripts", "testhosts.sh"), "name"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+)
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+ARCHIVE = "nats-server-v{{ nats_server_version }}-linux-{{ nats_server_arch }}.tar.gz"
 ENV = dict(
     os.environ,
     CONTAINERS_CONF=os.path.join(ROOT, "scripts", "podman", "containers.conf"),
@@ -42,7 +46,20 @@ def hosts_up():
     hosts_down()
     sh("podman", "network", "create", NET)
     for h in HOSTS:
-        sh("podman", "run", "-d", "--name", h, "--hostname", h, "--network", NET, "--systemd=always", IMAGE, "/sbin/init")
+        sh(
+            "podman",
+            "run",
+            "-d",
+            "--name",
+            h,
+            "--hostname",
+            h,
+            "--network",
+            NET,
+            "--systemd=always",
+            IMAGE,
+            "/sbin/init",
+        )
     for h in HOSTS:
         sh("podman", "exec", h, "systemctl", "is-system-running", "--wait", check=False)
 
@@ -82,7 +99,7 @@ def main():
             + "  vars:\n"
             + "    ansible_connection: containers.podman.podman\n"
             + "    ansible_python_interpreter: /usr/bin/python3\n"
-            + f"    nats_server_archive_url: file://{mirror}/nats-server-v{{{{ nats_server_version }}}}-linux-{{{{ nats_server_arch }}}}.tar.gz\n"
+            + f"    nats_server_archive_url: file://{mirror}/{ARCHIVE}\n"
             + f"    nats_server_checksums_url: file://{mirror}/SHA256SUMS\n"
             + f"    nats_server_download_dir: {tmp}/downloads\n"
             + f"    nats_server_bcrypt_store: {tmp}/bcrypt\n"
