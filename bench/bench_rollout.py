@@ -149,7 +149,10 @@ def rollout_figures(json_stdout):
                     if not res.get("skipped"):
                         nodes.append((span, res.get("elapsed", 0.0), res.get("action")))
     if check is None or not nodes:
-        raise SystemExit("no rollout found in the playbook output: did the change reach the nodes?")
+        seen = [t["task"]["name"] for play in data["plays"] for t in play["tasks"]]
+        raise SystemExit(
+            f"no rollout found in the playbook output (tasks: {seen[-15:]}): did the change reach the nodes?"
+        )
     handler = nodes[-1][0][1] - check[0]
     return {
         "handler": handler,

@@ -356,15 +356,13 @@ async def _traffic(run_playbook):
     counts["lost"] = {name: len(want - got) for name, got in received.items()}
     counts["outlived_playbook"] = tail_until is not None
     # read before close(): nats-py calls disconnected_cb on a close too
-    counts["disconnects"] = dict(counts["disconnects"])
-    counts["anon_disconnects"] = dict(counts["anon_disconnects"])
+    seen = {"disconnects": dict(counts["disconnects"]), "anon_disconnects": dict(counts["anon_disconnects"])}
     counts["anon_closed"] = {name: nc.is_closed for name, nc in anonymous.items()}
     counts["cred_connected"] = {nc.options["name"]: nc.is_connected for nc in clients}
     for nc in clients + list(anonymous.values()):
         if not nc.is_closed:
             await nc.close()
-    counts["started"] = started
-    counts["run"] = result.get("run")
+    counts.update(seen, started=started, run=result.get("run"))
     return counts
 
 
