@@ -140,7 +140,7 @@ def rollout_figures(json_stdout):
     nodes = []
     for play in data["plays"]:
         for task in play["tasks"]:
-            name = task["task"]["name"]
+            name = task["task"]["name"].split(" : ", 1)[-1]  # the json callback says "ROLE : NAME"
             span = (_ts(task["task"]["duration"]["start"]), _ts(task["task"]["duration"]["end"]))
             if name.startswith("Check that every node is healthy before any is touched"):
                 check = span

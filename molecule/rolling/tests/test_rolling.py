@@ -225,8 +225,9 @@ def test_node_dying_mid_rollout_stops_it_there(open_cluster):
             result = enable_auth(target)
         out = result.stdout + result.stderr
         assert result.returncode != 0, out[-4000:]
-        assert f"{dying}: reload not proven after 8 s" in out, out[-4000:]
-        assert "Nodes after this one were not touched" in out
+        # the module fails at node 2: either the signal itself failed, or the node never proved the reload
+        assert f"{dying}: reload not proven after 8 s" in out or f"{dying}: systemctl reload" in out, out[-4000:]
+        assert "Roll out rolling-nats3" not in out, out[-4000:]
         # node 1 took the change
         assert varz(first)["config_digest"] != before_first["config_digest"]
         assert varz(first).get("auth_required") is True
@@ -372,7 +373,8 @@ def _rollout_windows(json_stdout):
     windows = []
     for play in data["plays"]:
         for task in play["tasks"]:
-            if not task["task"]["name"].startswith("Roll out"):
+            # the json callback names role tasks "ROLE : NAME"
+            if not task["task"]["name"].split(" : ", 1)[-1].startswith("Roll out"):
                 continue
             for res in task["hosts"].values():
                 if res.get("skipped"):
