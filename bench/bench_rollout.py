@@ -144,9 +144,9 @@ def rollout_figures(json_stdout):
             span = (_ts(task["task"]["duration"]["start"]), _ts(task["task"]["duration"]["end"]))
             if name.startswith("Check that every node is healthy before any is touched"):
                 check = span
-            elif name.startswith("Roll out"):
+            elif name.startswith("Roll out") and name != "Roll out node by node":
                 for res in task["hosts"].values():
-                    if not res.get("skipped"):
+                    if not res.get("skipped") and "elapsed" in res:
                         nodes.append((span, res.get("elapsed", 0.0), res.get("action")))
     if check is None or not nodes:
         seen = [t["task"]["name"] for play in data["plays"] for t in play["tasks"]]
