@@ -2,7 +2,8 @@
 # Every test: lint, unit and integration tests, and every molecule scenario on
 # real systemd hosts. Exits non-zero on any failure, and when no test ran.
 #   scripts/test.sh                 everything
-#   SCENARIOS="cluster" scripts/test.sh    only those molecule scenarios
+#   SCENARIOS="cluster audit" scripts/test.sh    only those molecule scenarios
+# The scenarios run by default are listed in molecule/scenarios.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -23,7 +24,7 @@ ansible-lint --profile production || status=1
 step "unit and integration tests (pytest)"
 pytest -p no:cacheprovider --junit-xml="$results/pytest.xml" tests || status=1
 
-scenarios=${SCENARIOS:-$(for f in molecule/*/molecule.yml; do basename "$(dirname "$f")"; done)}
+scenarios=${SCENARIOS:-$(grep -v '^#' molecule/scenarios.txt | grep -v '^$')}
 for s in $scenarios; do
   step "molecule scenario $s"
   molecule test -s "$s" --destroy=always || status=1

@@ -56,7 +56,7 @@ options:
   config_file:
     description:
       - Config file to summarise (see RV(config)). With O(discover=true) the discovered file is used when this
-        is not set. The file is read on the host; no value from it is returned, only names and flags.
+        is not set. The file is read on the host. No value from it is returned, only names and flags.
     type: path
   scan_log:
     description:
@@ -148,7 +148,7 @@ version_floor:
 process:
   description:
     - The discovered process (pid, user, unit, binary, config_file, count of nats-server processes; the first
-      one is audited). Only C(count=0) when no nats-server runs: that is reported, not fatal. Command line values of
+      one is audited). Only C(count=0) when no nats-server runs; that is reported, not fatal. Command line values of
       C(--pass), C(--auth) and C(--user) are never returned; RV(process.cmdline_secrets) lists which of those
       flags were used.
   type: dict

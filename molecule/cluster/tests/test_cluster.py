@@ -34,8 +34,8 @@ def test_each_node_routes_to_both_peers():
 
 def test_message_crosses_the_cluster():
     async def go():
-        sub_nc = await nats.connect(url(NODES[1]), allow_reconnect=False)
-        pub_nc = await nats.connect(url(NODES[0]), allow_reconnect=False)
+        sub_nc = await nats.connect(url(NODES[1]), allow_reconnect=False, connect_timeout=15)
+        pub_nc = await nats.connect(url(NODES[0]), allow_reconnect=False, connect_timeout=15)
         try:
             sub = await sub_nc.subscribe("orders.created")
             await sub_nc.flush()
