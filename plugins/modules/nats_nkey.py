@@ -118,7 +118,7 @@ seed:
   description: The seed. Secret; only returned to a task with C(no_log) set.
   returned: when O(return_seed=true) and a seed exists or was created (not in check mode)
   type: str
-  sample: SUAMK2FG4MI6UE3ACF3FK3OIQBCEIEZV7NSWFFEW63UXMRLFM2XLAXK4GY
+  sample: "SUA... (58 characters; returned only with return_seed=true)"
 """
 
 import os
