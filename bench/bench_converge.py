@@ -18,56 +18,11 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NET = "hardened-nats-bench"
-HOSTS = [f"bench-nats{i}" for i in (1, 2, 3)]
-IMAGE = (
-    os.environ.get("NATS_TEST_IMAGE")
-    or subprocess.run(
-        ["bash", os.path.join(ROOT, "scripts", "testhosts.sh"), "name"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-)
-VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+from _podman_hosts import ENV, ROOT, VENV_BIN, Hosts
+
+HOSTSET = Hosts("hardened-nats-bench", "bench-nats", 3)
+HOSTS = HOSTSET.names(3)
 ARCHIVE = "nats-server-v{{ nats_server_version }}-linux-{{ nats_server_arch }}.tar.gz"
-ENV = dict(
-    os.environ,
-    CONTAINERS_CONF=os.path.join(ROOT, "scripts", "podman", "containers.conf"),
-    ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-    ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
-    ANSIBLE_NOCOLOR="1",
-)
-
-
-def sh(*args, check=True):
-    return subprocess.run(args, check=check, capture_output=True, text=True, env=ENV)
-
-
-def hosts_up():
-    hosts_down()
-    sh("podman", "network", "create", NET)
-    for h in HOSTS:
-        sh(
-            "podman",
-            "run",
-            "-d",
-            "--name",
-            h,
-            "--hostname",
-            h,
-            "--network",
-            NET,
-            "--systemd=always",
-            IMAGE,
-            "/sbin/init",
-        )
-    for h in HOSTS:
-        sh("podman", "exec", h, "systemctl", "is-system-running", "--wait", check=False)
-
-
-def hosts_down():
-    for h in HOSTS:
-        sh("podman", "rm", "-f", "-t", "0", h, check=False)
-    sh("podman", "network", "rm", "-f", NET, check=False)
 
 
 def playbook(inventory, playbook_path, *extra):
@@ -109,14 +64,14 @@ def main():
         )
     figures = {}
     try:
-        hosts_up()
+        HOSTSET.up(3)
         figures["floor converge"] = playbook(inventory, os.path.join(ROOT, "bench", "floor.yml"))
         figures["floor rerun"] = playbook(inventory, os.path.join(ROOT, "bench", "floor.yml"))
-        hosts_up()
+        HOSTSET.up(3)
         figures["role converge"] = playbook(inventory, os.path.join(ROOT, "site.yml"))
         figures["role rerun"] = playbook(inventory, os.path.join(ROOT, "site.yml"))
     finally:
-        hosts_down()
+        HOSTSET.down()
         shutil.rmtree(tmp, ignore_errors=True)
     print("bench_converge: 3 podman hosts (seconds)")
     for key, value in figures.items():

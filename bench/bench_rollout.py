@@ -28,66 +28,17 @@ import tempfile
 import time
 from datetime import datetime
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NET = "hardened-nats-benchroll"
-PREFIX = "benchroll-nats"
+from _podman_hosts import ENV, ROOT, VENV_BIN, Hosts, sh
+
 MAX_HOSTS = 5
-IMAGE = (
-    os.environ.get("NATS_TEST_IMAGE")
-    or subprocess.run(
-        ["bash", os.path.join(ROOT, "scripts", "testhosts.sh"), "name"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-)
-VENV_BIN = os.path.join(ROOT, ".venv", "bin")
-ENV = dict(
-    os.environ,
-    CONTAINERS_CONF=os.path.join(ROOT, "scripts", "podman", "containers.conf"),
-    ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-    ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections")
-    + ":"
-    + os.path.join(ROOT, ".venv", "lib", "python3.11", "site-packages"),
-    ANSIBLE_NOCOLOR="1",
-)
+HOSTSET = Hosts("hardened-nats-benchroll", "benchroll-nats", MAX_HOSTS)
+names = HOSTSET.names
+hosts_up = HOSTSET.up
+hosts_down = HOSTSET.down
 VARZ = (
     "import json,urllib.request;"
     "print(json.load(urllib.request.urlopen('http://127.0.0.1:8222/varz',timeout=2)).get('config_digest',''))"
 )
-
-
-def sh(*args, check=True, timeout=300):
-    return subprocess.run(args, check=check, capture_output=True, text=True, env=ENV, timeout=timeout)
-
-
-def names(count):
-    return [f"{PREFIX}{i}" for i in range(1, count + 1)]
-
-
-def hosts_up(count):
-    hosts_down()
-    sh("podman", "network", "create", NET)
-    for h in names(count):
-        sh(
-            "podman",
-            "run",
-            "-d",
-            "--name",
-            h,
-            "--hostname",
-            h,
-            "--network",
-            NET,
-            "--systemd=always",
-            IMAGE,
-            "/sbin/init",
-        )
-    for h in names(count):
-        sh("podman", "exec", h, "systemctl", "is-system-running", "--wait", check=False, timeout=120)
-
-
-def hosts_down():
-    for h in names(MAX_HOSTS):
-        sh("podman", "rm", "-f", "-t", "0", h, check=False)
-    sh("podman", "network", "rm", "-f", NET, check=False)
 
 
 def write_inventory(path, hosts, tmp, mirror, route_password, max_connections):
