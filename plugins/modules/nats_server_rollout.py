@@ -21,14 +21,55 @@ description:
   - O(action=start) makes the staged files live and starts a stopped server.
   - O(action=check) changes nothing and waits until the node is healthy, failing after O(timeout).
   - O(action=status) changes nothing and reads the node once; it never fails.
+  - O(action=plan) decides, in one round trip, what the rollout must do on this node. It stages O(config) and
+    checks the staged config set with C(nats-server -t) (O(binary)); when the server refuses it, the result
+    carries RV(config_error) (long quoted values redacted) and nothing more is changed. Otherwise it writes
+    O(restart_settings) to C(staged/restart-settings.json) when they differ, enables the unit at boot, compares
+    every staged file with its live counterpart, reads the running server once, and returns RV(rollout_action).
   - The roles call it from their rolling handler, one node at a time.
 author: hardened.nats contributors
 options:
   action:
     description: What to do.
     type: str
-    choices: [status, check, start, reload, restart]
+    choices: [status, check, plan, start, reload, restart]
     default: check
+  binary:
+    description: The nats-server executable that checks the staged config (O(action=plan)).
+    type: path
+    default: /usr/local/bin/nats-server
+  config_file:
+    description: Name of the main config file in O(config_dir) and its C(staged) subdirectory.
+    type: str
+    default: nats-server.conf
+  config:
+    description:
+      - Content of the main config file to stage as C(staged/<config_file>) (O(action=plan)), root-owned, group
+        O(group), mode 0640, before the check. It holds secrets (route credentials, hashes); it is never
+        returned or logged. When omitted, the file already staged is checked.
+    type: str
+  restart_settings:
+    description:
+      - The settings nats-server cannot reload, as rendered for this node (O(action=plan)). A difference between
+        the staged and the live record makes the action a restart. Not secret; written as JSON.
+    type: dict
+  group:
+    description: Group that owns C(staged/restart-settings.json) (root owns it, mode 0640).
+    type: str
+    default: nats
+  daemon_reload:
+    description:
+      - Reload systemd's units first (O(action=plan)); the role sets it when it changed the unit file. Done before
+        the config check, so a refused config does not leave systemd with a stale unit.
+    type: bool
+    default: false
+  restart_required:
+    description:
+      - The binary or the unit changed (O(action=plan)). On a running node this writes the C(restart-required)
+        marker before the config check, so the restart is remembered until a rollout has done it, even when this
+        run stops early.
+    type: bool
+    default: false
   service:
     description: The systemd unit.
     type: str
@@ -76,7 +117,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: In check mode nothing is copied or signalled; the result says what would be done.
+    details: In check mode nothing is copied, written, enabled or signalled, and O(action=plan) does not run
+      C(nats-server -t) (the staged file was not rendered); the result says what would be done.
   diff_mode:
     support: none
   platform:
@@ -104,6 +146,26 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+rollout_action:
+  description:
+    - What the rollout must do on this node (O(action=plan)) - C(start) (not running), C(restart) (a restart-only
+      setting changed, a C(restart-required) marker is present, or monitoring does not answer), C(reload) (the
+      staged files or the digest differ from what runs), or C(none).
+  type: str
+  returned: when O(action=plan)
+digest:
+  description: The C(sha256:...) digest C(nats-server -t) printed for the staged config (O(action=plan)).
+  type: str
+  returned: when O(action=plan)
+config_error:
+  description:
+    - What C(nats-server -t) said when it refused the staged config, long quoted values redacted; empty when valid.
+  type: str
+  returned: when O(action=plan)
+active:
+  description: Whether the unit was active (O(action=plan)).
+  type: bool
+  returned: when O(action=plan)
 action:
   description: The action taken.
   type: str
@@ -132,7 +194,10 @@ elapsed:
   returned: always
 """
 
+import grp
+import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -147,6 +212,10 @@ from ansible_collections.hardened.nats.plugins.module_utils._nats_monitor import
 )
 
 MARKER = "restart-required"
+SETTINGS = "restart-settings.json"
+DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
+# nats-server -t quotes the offending value; long quoted values can be secrets.
+QUOTED_RE = re.compile(r'(?<!field )"[^"]{12,}"')
 
 
 class Node:
@@ -247,6 +316,106 @@ class Node:
             os.unlink(marker)
 
 
+def _read(path):
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return None
+
+
+def _write_atomic(path, data, uid, gid, mode):
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=os.path.dirname(path))
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.chown(tmp, uid, gid)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def plan(module, node):
+    """One round trip: -t, restart record, boot enablement, staged-vs-live, running state -> rollout action."""
+    params = module.params
+    config_dir = params["config_dir"]
+    staged_dir = os.path.join(config_dir, "staged")
+    result = {"changed": False, "action": "plan", "digest": "", "config_error": "", "rollout_action": "none"}
+    service = params["service"]
+    if params["daemon_reload"] and not module.check_mode:
+        node.systemctl("daemon-reload")
+    marker = os.path.join(config_dir, MARKER)
+    if params["restart_required"] and not os.path.exists(marker):
+        if node.systemctl("is-active", service, check=False)[1].strip() == "active":
+            result["changed"] = True
+            if not module.check_mode:
+                _write_atomic(marker, b"binary or unit changed\n", 0, 0, 0o600)
+    config_path = os.path.join(staged_dir, params["config_file"])
+    if params["config"] is not None:
+        content = params["config"].encode()
+        if _read(config_path) != content:
+            result["changed"] = True
+            if not module.check_mode:
+                _write_atomic(config_path, content, 0, _gid(module, params["group"]), 0o640)
+    if not module.check_mode:
+        rc, out, err = module.run_command([params["binary"], "-t", "-c", config_path], check_rc=False)
+        text = f"{err} {out}".strip()
+        if rc != 0:
+            result["config_error"] = QUOTED_RE.sub('"<redacted>"', text) or f"exit code {rc}"
+            module.exit_json(**result)
+        match = DIGEST_RE.search(text)
+        result["digest"] = match.group(0) if match else ""
+
+    record = _read(os.path.join(staged_dir, SETTINGS))
+    if params["restart_settings"] is not None:
+        path = os.path.join(staged_dir, SETTINGS)
+        staged_record = record
+        record = (json.dumps(params["restart_settings"], indent=4, sort_keys=True) + "\n").encode()
+        if staged_record != record:
+            result["changed"] = True
+            if not module.check_mode:
+                _write_atomic(path, record, 0, _gid(module, params["group"]), 0o640)
+
+    if node.systemctl("is-enabled", service, check=False)[0] != 0:
+        result["changed"] = True
+        if not module.check_mode:
+            node.systemctl("enable", service)
+
+    differs = False
+    for name in sorted(os.listdir(staged_dir)) if os.path.isdir(staged_dir) else []:
+        src = os.path.join(staged_dir, name)
+        if os.path.isfile(src) and not os.path.islink(src) and _read(src) != _read(os.path.join(config_dir, name)):
+            differs = True
+    live_config = _read(os.path.join(config_dir, params["config_file"]))
+    if params["config"] is not None and params["config"].encode() != live_config:
+        differs = True
+    restart_needed = record != _read(os.path.join(config_dir, SETTINGS))
+    restart_needed = restart_needed or os.path.exists(marker) or (module.check_mode and params["restart_required"])
+
+    active = node.systemctl("is-active", service, check=False)[1].strip() == "active"
+    state = node.read() if active else {"reachable": False, "varz": {}, "routes": [], "healthy": False}
+    running_digest = state["varz"].get("config_digest", result["digest"])
+    if not active:
+        result["rollout_action"] = "start"
+    elif restart_needed or not state["reachable"]:
+        result["rollout_action"] = "restart"
+    elif differs or (result["digest"] and running_digest != result["digest"]):
+        result["rollout_action"] = "reload"
+    result.update(active=active, **_public(state))
+    module.exit_json(**result)
+
+
+def _gid(module, group):
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        module.fail_json(msg=f"group {group} does not exist on the node")
+
+
 def digest_matches(expected):
     def proven(state):
         digest = state["varz"].get("config_digest")
@@ -258,7 +427,14 @@ def digest_matches(expected):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            action=dict(type="str", default="check", choices=["status", "check", "start", "reload", "restart"]),
+            action=dict(type="str", default="check", choices=["status", "check", "plan", "start", "reload", "restart"]),
+            binary=dict(type="path", default="/usr/local/bin/nats-server"),
+            config_file=dict(type="str", default="nats-server.conf"),
+            config=dict(type="str", no_log=True),
+            restart_settings=dict(type="dict"),
+            group=dict(type="str", default="nats"),
+            daemon_reload=dict(type="bool", default=False),
+            restart_required=dict(type="bool", default=False),
             service=dict(type="str", default="nats-server"),
             config_dir=dict(type="path", default="/etc/nats-server"),
             monitor_url=dict(type="str", default="http://127.0.0.1:8222"),
@@ -279,6 +455,9 @@ def main():
     if action == "status":
         state = node.read()
         module.exit_json(changed=False, action=action, elapsed=round(time.monotonic() - started, 3), **_public(state))
+
+    if action == "plan":
+        plan(module, node)
 
     if action == "check":
         state = node.wait(digest_matches(expected), "health", started)
