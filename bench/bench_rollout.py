@@ -93,7 +93,7 @@ def rollout_figures(json_stdout):
         for task in play["tasks"]:
             name = task["task"]["name"].split(" : ", 1)[-1]  # the json callback says "ROLE : NAME"
             span = (_ts(task["task"]["duration"]["start"]), _ts(task["task"]["duration"]["end"]))
-            if name.startswith("Check that every node is healthy before any is touched"):
+            if name.startswith("Wait for every node that was not healthy before any is touched"):
                 check = span
             elif name.startswith("Roll out") and name != "Roll out node by node":
                 for res in task["hosts"].values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -93,3 +94,85 @@ def test_check_mode_does_not_act(run_module, pair):
     result = run_module(nats_server_rollout.main, _args(action="reload", monitor_url=pair["a"]["url"]), check_mode=True)
     assert result["changed"] is True
     assert not os.path.exists("/nonexistent")
+
+
+# --- action=plan: one round trip decides the rollout ------------------------------------------------
+
+VALID = 'server_name: "n1"\nlisten: "127.0.0.1:4222"\nhttp: "127.0.0.1:8222"\n'
+UNIT = "hardened-nats-test-no-such-unit"
+
+
+def _plan_args(config_dir, **kw):
+    args = {
+        "action": "plan",
+        "binary": shutil.which("nats-server", path=BIN),
+        "config_dir": str(config_dir),
+        "service": UNIT,
+        "group": "root",
+        "monitor_url": "http://127.0.0.1:1",
+        "timeout": 1,
+    }
+    args.update(kw)
+    return args
+
+
+def _config_dir(tmp_path, live=None, staged=None):
+    (tmp_path / "staged").mkdir()
+    if live is not None:
+        (tmp_path / "nats-server.conf").write_text(live)
+    if staged is not None:
+        (tmp_path / "staged" / "nats-server.conf").write_text(staged)
+    return tmp_path
+
+
+def test_plan_refused_config_changes_nothing_past_the_check(run_module, tmp_path):
+    """A config nats-server refuses: the error is returned with long quoted values redacted, no action."""
+    config_dir = _config_dir(tmp_path, live=VALID)
+    secretish = "s3cret-route-password-0123456789"
+    bad = VALID + f'no_such_option: "{secretish}"\n'
+    result = run_module(
+        nats_server_rollout.main,
+        _plan_args(config_dir, config=bad, restart_settings={"server_name": "n1"}),
+    )
+    assert not result.failed
+    assert "no_such_option" in result["config_error"]
+    assert secretish not in result["config_error"]
+    assert result["rollout_action"] == "none"
+    assert (config_dir / "staged" / "nats-server.conf").read_text() == bad
+    # Nothing after the check ran: no restart record was staged.
+    assert not (config_dir / "staged" / "restart-settings.json").exists()
+    assert oct((config_dir / "staged" / "nats-server.conf").stat().st_mode & 0o777) == "0o640"
+
+
+def test_plan_stopped_node_is_started(run_module, tmp_path):
+    """A unit that is not active is started (the role's first start), and enabling it is a change."""
+    config_dir = _config_dir(tmp_path, live=VALID)
+    (config_dir / "restart-settings.json").write_text(json.dumps({"a": 1}, indent=4, sort_keys=True) + "\n")
+    result = run_module(
+        nats_server_rollout.main, _plan_args(config_dir, config=VALID, restart_settings={"a": 1}), check_mode=True
+    )
+    assert result["rollout_action"] == "start"
+    assert result["active"] is False
+    assert result["changed"] is True
+
+
+def test_plan_check_mode_writes_nothing(run_module, tmp_path):
+    config_dir = _config_dir(tmp_path, live=VALID, staged=VALID)
+    result = run_module(
+        nats_server_rollout.main,
+        _plan_args(
+            config_dir, config=VALID + "# changed\n", restart_settings={"server_name": "n2"}, restart_required=True
+        ),
+        check_mode=True,
+    )
+    assert result["changed"] is True
+    assert (config_dir / "staged" / "nats-server.conf").read_text() == VALID
+    assert not (config_dir / "staged" / "restart-settings.json").exists()
+    assert not (config_dir / "restart-required").exists()
+
+
+def test_plan_redaction_keeps_field_names():
+    text = 'f.conf:3:1: unknown field "no_such_option_with_a_long_name" value "abcdefghijklmnop"'
+    redacted = nats_server_rollout.QUOTED_RE.sub('"<redacted>"', text)
+    assert 'field "no_such_option_with_a_long_name"' in redacted
+    assert "abcdefghijklmnop" not in redacted
