@@ -192,6 +192,14 @@ elapsed:
   description: Seconds from the signal (or the start of the check) to the proof.
   type: float
   returned: always
+started_at:
+  description: Wall-clock time (seconds since the epoch, on the node) when the module began to act on the node.
+  type: float
+  returned: when O(action) is start, reload or restart
+proven_at:
+  description: Wall-clock time (seconds since the epoch, on the node) when the node proved the change.
+  type: float
+  returned: when O(action) is start, reload or restart
 """
 
 import grp
@@ -466,6 +474,7 @@ def main():
     if module.check_mode:
         module.exit_json(changed=True, action=action, reachable=False, healthy=False, routes=[], elapsed=0.0)
 
+    started_at = time.time()
     before = node.read()
     node.promote()
     started = time.monotonic()
@@ -493,7 +502,14 @@ def main():
             return state["varz"].get("config_load_time") != old_load
 
         state = node.wait(reloaded, "reload", started)
-    module.exit_json(changed=True, action=action, elapsed=round(time.monotonic() - started, 3), **_public(state))
+    module.exit_json(
+        changed=True,
+        action=action,
+        elapsed=round(time.monotonic() - started, 3),
+        started_at=started_at,
+        proven_at=time.time(),
+        **_public(state),
+    )
 
 
 def _public(state):

@@ -183,7 +183,7 @@ def test_refuses_to_start_when_a_node_is_stopped(open_cluster):
         assert f"{stopped}: health not proven" in out, out[-4000:]
         assert "monitoring not reachable" in out, out[-4000:]
         # refused before the role ran: nothing staged, nothing reloaded or restarted
-        assert "Roll out" not in out and "Stage nats-server.conf" not in out, out[-4000:]
+        assert "item=roll out" not in out and "plan the change" not in out, out[-4000:]
         for name in others:
             assert snapshot(name) == before[name], name
             assert state(name)["staged"] == staged[name]
@@ -227,7 +227,7 @@ def test_node_dying_mid_rollout_stops_it_there(open_cluster):
         assert result.returncode != 0, out[-4000:]
         # the module fails at node 2: either the signal itself failed, or the node never proved the reload
         assert f"{dying}: reload not proven after 8 s" in out or f"{dying}: systemctl reload" in out, out[-4000:]
-        assert "Roll out rolling-nats3" not in out, out[-4000:]
+        assert f"item=roll out {last}" not in out, out[-4000:]
         # node 1 took the change
         assert varz(first)["config_digest"] != before_first["config_digest"]
         assert varz(first).get("auth_required") is True
@@ -368,26 +368,23 @@ async def _traffic(run_playbook):
 
 
 def _rollout_windows(json_stdout):
-    """(node, start, end) of every node rollout task in the ansible.posix.json output, in run order."""
+    """(node, action, start, end) of every node the rolling handler acted on, in run order.
+
+    The handler is one looped task ("Roll out the change node by node"); each item's result carries the
+    module's own wall-clock window on that node (started_at: before the staged files are promoted,
+    proven_at: when /varz, /healthz and /routez proved the change)."""
     data = json.loads(json_stdout[json_stdout.index("{") :])
     windows = []
     for play in data["plays"]:
         for task in play["tasks"]:
             # the json callback names role tasks "ROLE : NAME"
-            if not task["task"]["name"].split(" : ", 1)[-1].startswith("Roll out"):
+            if task["task"]["name"].split(" : ", 1)[-1] != "Roll out the change node by node":
                 continue
             for res in task["hosts"].values():
-                if res.get("skipped"):
-                    continue
-                node = res.get("varz", {}).get("server_name") or task["task"]["name"].split()[-1]
-                windows.append(
-                    (
-                        node,
-                        res.get("action"),
-                        _ts(task["task"]["duration"]["start"]),
-                        _ts(task["task"]["duration"]["end"]),
-                    )
-                )
+                for item in res.get("results", []):
+                    if item.get("skipped") or "started_at" not in item:
+                        continue
+                    windows.append((item["item"], item.get("action"), item["started_at"], item["proven_at"]))
     return windows
 
 
