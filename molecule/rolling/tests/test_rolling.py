@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 from datetime import datetime
+from urllib.parse import quote
 
 import nats
 import natstest
@@ -25,6 +26,10 @@ import yaml
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 NODES = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts("nats_servers")
 USER, PASSWORD = "app", "rolling-app-secret-1"
+# The scenario's route password (.config/molecule/config.yml) and the one the rotation test moves to.
+ROUTE_PASSWORD = "molecule-route-pass/with:odd@chars"
+NEW_ROUTE_PASSWORD = "rolling-new-route-pass/2026:b"
+RESULTS = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "build", "test-results")
 UNIT = "nats-server"
 SUBJECT = "rolling.traffic"
 RATE = 50  # messages per second from the publisher
@@ -254,7 +259,7 @@ def test_node_dying_mid_rollout_stops_it_there(open_cluster):
     assert snapshot(last)["pid"] == before_last["pid"]
 
 
-async def _traffic(run_playbook):
+async def _traffic(run_playbook, anonymous_clients=True):
     """Live traffic around run_playbook (run in a thread). Returns the counts."""
     counts = {"published": 0, "disconnects": {}, "anon_disconnects": {}, "errors": []}
     received = {name: set() for name in NODES[1:]}
@@ -300,7 +305,7 @@ async def _traffic(run_playbook):
         subs[name] = await nc.subscribe("rolling.>", cb=handler(name))
         await nc.flush()
     anonymous = {}
-    for name in NODES:
+    for name in NODES if anonymous_clients else []:
         nc = await nats.connect(
             url(name, credentials=False),
             name=f"rolling-anonymous-{name}",
@@ -404,7 +409,7 @@ def test_enable_auth_under_live_traffic(open_cluster):
         f"published={counts['published']} lost={counts['lost']} credentialed disconnects={counts['disconnects']} "
         f"anonymous disconnects={counts['anon_disconnects']} errors={counts['errors'][:5]}"
     )
-    print(report)
+    _record("enable_auth", report)
     assert counts["published"] > RATE and counts["outlived_playbook"], report
     # 0 lost: every message published reached each subscriber
     assert all(v == 0 for v in counts["lost"].values()), report
@@ -433,3 +438,65 @@ def test_enable_auth_under_live_traffic(open_cluster):
     for name in NODES:
         assert varz(name).get("auth_required") is True, name
     assert all(healthy(n) for n in NODES)
+
+
+def _record(what, report):
+    """Print the traffic figures and keep them beside the JUnit files (the pytest output hides prints)."""
+    print(report)
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, "rolling-traffic.txt"), "a") as fh:
+        fh.write(f"{what}: {report}\n")
+
+
+def _live_config_has(password):
+    """Whether the route password appears (URL-escaped in routes, quoted in cluster authorization) on every node."""
+    escaped = quote(password, safe="")
+    found = {}
+    for name in NODES:
+        text = natstest.podman("exec", name, "cat", "/etc/nats-server/nats-server.conf").stdout
+        found[name] = escaped in text or json.dumps(password) in text
+    return found
+
+
+def test_route_password_rotation_under_live_traffic():
+    """After enable_auth: rotate the route password (phases 0-2) with credentialed traffic flowing.
+
+    Runs after test_enable_auth_under_live_traffic (file order): client authentication stays required
+    throughout, so there are no anonymous clients. At the end every node presents and requires only the
+    new password and keeps its full mesh; then the test rotates back so the scenario's inventory holds again.
+    """
+    if not all(varz(n).get("auth_required") for n in NODES):
+        with TargetInventory() as target:
+            assert enable_auth(target).returncode == 0
+    wait_healthy()
+    assert all(_live_config_has(ROUTE_PASSWORD).values())
+    target_vars = {
+        "nats_server_route_password": NEW_ROUTE_PASSWORD,
+        "nats_server_route_password_previous": ROUTE_PASSWORD,
+    }
+    with TargetInventory(group_vars=target_vars) as target:
+        counts = natstest.run(_traffic(lambda: enable_auth(target), anonymous_clients=False), timeout=MAX_SECONDS + 120)
+    run = counts["run"]
+    assert run is not None and run.returncode == 0, (run.stdout + run.stderr)[-6000:]
+    report = (
+        f"published={counts['published']} lost={counts['lost']} credentialed disconnects={counts['disconnects']} "
+        f"errors={counts['errors'][:5]}"
+    )
+    _record("route password rotation", report)
+    assert counts["published"] > RATE and counts["outlived_playbook"], report
+    assert all(v == 0 for v in counts["lost"].values()), report
+    assert all(v == 0 for v in counts["disconnects"].values()), report
+    assert all(counts["cred_connected"].values()), counts["cred_connected"]
+    # the old password is gone from every node, the new one is presented and required, the mesh is full
+    assert not any(_live_config_has(ROUTE_PASSWORD).values())
+    assert all(_live_config_has(NEW_ROUTE_PASSWORD).values())
+    wait_healthy()
+    for name in NODES:
+        assert varz(name).get("auth_required") is True, name
+    # rotate back: the scenario's inventory (and a second verify) expects the original route password
+    back = {"nats_server_route_password": ROUTE_PASSWORD, "nats_server_route_password_previous": NEW_ROUTE_PASSWORD}
+    with TargetInventory(group_vars=back) as target:
+        result = enable_auth(target)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    assert all(_live_config_has(ROUTE_PASSWORD).values())
+    wait_healthy()
