@@ -21,6 +21,12 @@ description:
   - O(action=start) makes the staged files live and starts a stopped server.
   - O(action=check) changes nothing and waits until the node is healthy, failing after O(timeout).
   - O(action=status) changes nothing and reads the node once; it never fails.
+  - With O(jetstream=true) every wait also holds until JetStream is whole as this node sees it:
+    C(/healthz?js-enabled-only=true) is ok, the meta group has a leader, every replicated stream and consumer the
+    node hosts has a leader, and for the groups the node leads every replica is online, current and lags by at most
+    O(jetstream_max_lag). Only a group's leader knows whether its followers are current, so the role runs
+    O(action=check) on every node of the cluster before a node is touched and after it is back; together these
+    prove every stream has its full replica set current, and a rollout never takes a second replica down.
   - The roles call it from their rolling handler, one node at a time.
 author: hardened.nats contributors
 options:
@@ -71,6 +77,17 @@ options:
     description: Name of the node for messages (the inventory hostname).
     type: str
     default: ""
+  jetstream:
+    description:
+      - Add the JetStream gates (see the description) to every wait. Set it for nodes that run JetStream.
+    type: bool
+    default: false
+  jetstream_max_lag:
+    description:
+      - Largest replica lag (in raft operations) that the JetStream gate accepts on top of the replica's
+        C(current) flag. Only used with O(jetstream=true).
+    type: int
+    default: 0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -101,6 +118,12 @@ EXAMPLES = r"""
   hardened.nats.nats_server_rollout:
     action: check
     expected_routes: [nats2, nats3]
+
+- name: Wait until a JetStream node's meta group, streams and consumers are whole
+  hardened.nats.nats_server_rollout:
+    action: check
+    expected_routes: [nats2, nats3]
+    jetstream: true
 """
 
 RETURN = r"""
@@ -130,6 +153,12 @@ elapsed:
   description: Seconds from the signal (or the start of the check) to the proof.
   type: float
   returned: always
+jetstream:
+  description:
+    - With O(jetstream=true), what the node's C(/jsz) showed last; keys C(streams), C(consumers), C(messages),
+      C(meta_leader), C(meta_cluster_size) and C(problems) (why JetStream is not whole; empty when it is).
+  type: dict
+  returned: when O(jetstream=true)
 """
 
 import os
@@ -141,7 +170,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hardened.nats.plugins.module_utils._nats_monitor import (
     MonitorError,
     fetch_json,
+    HEALTHZ_JS_PATH,
+    JSZ_PATH,
     healthz_ok,
+    jetstream_problems,
+    jetstream_summary,
     route_names,
     varz_summary,
 )
@@ -170,7 +203,29 @@ class Node:
         expected = set(self.params["expected_routes"])
         state["missing_routes"] = sorted(expected - set(state["routes"]))
         state["healthy"] = state["reachable"] and healthz_ok(state["healthz"]) and not state["missing_routes"]
+        if self.params["jetstream"]:
+            self.read_jetstream(state)
         return state
+
+    def read_jetstream(self, state):
+        """The JetStream gate: add state["jetstream"] and clear state["healthy"] unless JetStream is whole."""
+        problems, summary = [], {}
+        if state["reachable"]:
+            try:
+                if not healthz_ok(fetch_json(self.url, HEALTHZ_JS_PATH, ca_file=self.ca_file)):
+                    problems.append("healthz?js-enabled-only=true not ok")
+                jsz = fetch_json(self.url, JSZ_PATH, ca_file=self.ca_file)
+                summary = jetstream_summary(jsz)
+                problems += jetstream_problems(
+                    jsz, state["varz"].get("server_name", ""), max_lag=self.params["jetstream_max_lag"]
+                )
+            except MonitorError as exc:
+                problems.append(f"jsz not readable ({exc})")
+        else:
+            problems.append("monitoring not reachable")
+        summary["problems"] = problems
+        state["jetstream"] = summary
+        state["healthy"] = state["healthy"] and not problems
 
     def wait(self, proven, what, started):
         """Poll until proven(state) and the node is healthy, or fail after the timeout."""
@@ -194,6 +249,10 @@ class Node:
             if state["missing_routes"]:
                 up = ", ".join(state["routes"]) or "none"
                 seen.append(f"routes to {', '.join(state['missing_routes'])} missing (up: {up})")
+            problems = state.get("jetstream", {}).get("problems") or []
+            if problems:
+                more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
+                seen.append("JetStream not whole: " + "; ".join(problems[:5]) + more)
         active = self.systemctl("is-active", check=False)[1].strip() or "unknown"
         self.module.fail_json(
             msg=(
@@ -209,6 +268,7 @@ class Node:
             varz=state["varz"],
             routes=state["routes"],
             elapsed=round(time.monotonic() - started, 3),
+            **({"jetstream": state["jetstream"]} if "jetstream" in state else {}),
         )
 
     def systemctl(self, *args, check=True):
@@ -268,6 +328,8 @@ def main():
             timeout=dict(type="float", default=60.0),
             poll_interval=dict(type="float", default=0.1),
             node=dict(type="str", default=""),
+            jetstream=dict(type="bool", default=False),
+            jetstream_max_lag=dict(type="int", default=0),
         ),
         supports_check_mode=True,
     )
@@ -318,7 +380,7 @@ def main():
 
 
 def _public(state):
-    return {k: state[k] for k in ("reachable", "healthy", "varz", "routes")}
+    return {k: state[k] for k in ("reachable", "healthy", "varz", "routes", "jetstream") if k in state}
 
 
 if __name__ == "__main__":
