@@ -21,10 +21,10 @@ description:
   - O(action=start) makes the staged files live and starts a stopped server.
   - O(action=check) changes nothing and waits until the node is healthy, failing after O(timeout).
   - O(action=status) changes nothing and reads the node once; it never fails.
-  - With O(jetstream=true) every wait also holds until JetStream is whole as this node sees it:
+  - With O(jetstream=true) every wait also holds until JetStream is whole as this node sees it, that is
     C(/healthz?js-enabled-only=true) is ok, the meta group has a leader, every replicated stream and consumer the
-    node hosts has a leader, and for the groups the node leads every replica is online, current and lags by at most
-    O(jetstream_max_lag). Only a group's leader knows whether its followers are current, so the role runs
+    node hosts has a leader, and for the groups the node leads every replica is online, current, heard from within
+    the last 3 s (a leader keeps a dead follower current for about 10 s) and lags by at most O(jetstream_max_lag). Only a group's leader knows whether its followers are current, so the role runs
     O(action=check) on every node of the cluster before a node is touched and after it is back; together these
     prove every stream has its full replica set current, and a rollout never takes a second replica down.
   - The roles call it from their rolling handler, one node at a time.
@@ -168,10 +168,10 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hardened.nats.plugins.module_utils._nats_monitor import (
-    MonitorError,
-    fetch_json,
     HEALTHZ_JS_PATH,
     JSZ_PATH,
+    MonitorError,
+    fetch_json,
     healthz_ok,
     jetstream_problems,
     jetstream_summary,

@@ -32,7 +32,12 @@ def test_store_and_key_file_modes(host):
 
 def test_key_only_in_the_key_file(host):
     assert KEY in host.file(f"{CONF}/jetstream-key.conf").content_string
-    for path in ("nats-server.conf", "restart-settings.json", "staged/nats-server.conf", "staged/restart-settings.json"):
+    for path in (
+        "nats-server.conf",
+        "restart-settings.json",
+        "staged/nats-server.conf",
+        "staged/restart-settings.json",
+    ):
         assert KEY not in host.file(f"{CONF}/{path}").content_string, path
     conf = host.file(f"{CONF}/nats-server.conf").content_string
     assert 'include "jetstream-key.conf"' in conf

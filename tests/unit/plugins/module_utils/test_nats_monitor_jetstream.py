@@ -36,7 +36,11 @@ def jsz(server="n1", meta_leader="n1", meta_replicas=None, streams=None):
 def stream(name="ORDERS", leader="n1", replicas=None, consumers=None):
     s = {
         "name": name,
-        "cluster": {"name": "c", "leader": leader, "replicas": [peer("n2"), peer("n3")] if replicas is None else replicas},
+        "cluster": {
+            "name": "c",
+            "leader": leader,
+            "replicas": [peer("n2"), peer("n3")] if replicas is None else replicas,
+        },
         "state": {"messages": 10, "first_seq": 1, "last_seq": 10},
     }
     if consumers is not None:
@@ -48,7 +52,11 @@ def consumer(name="worker", leader="n1", replicas=None):
     return {
         "stream_name": "ORDERS",
         "name": name,
-        "cluster": {"name": "c", "leader": leader, "replicas": [peer("n2"), peer("n3")] if replicas is None else replicas},
+        "cluster": {
+            "name": "c",
+            "leader": leader,
+            "replicas": [peer("n2"), peer("n3")] if replicas is None else replicas,
+        },
     }
 
 
@@ -76,8 +84,20 @@ CASES = [
         0,
         ["meta group c: replica n3 not current (lag 4)"],
     ),
-    ("meta peer offline", "n1", jsz(meta_replicas=[peer("n2"), peer("n3", offline=True)]), 0, ["meta group c: replica n3 offline"]),
-    ("stream without leader", "n2", jsz(server="n2", streams=[stream(leader="")]), 0, ["stream $G/ORDERS has no leader"]),
+    (
+        "meta peer offline",
+        "n1",
+        jsz(meta_replicas=[peer("n2"), peer("n3", offline=True)]),
+        0,
+        ["meta group c: replica n3 offline"],
+    ),
+    (
+        "stream without leader",
+        "n2",
+        jsz(server="n2", streams=[stream(leader="")]),
+        0,
+        ["stream $G/ORDERS has no leader"],
+    ),
     (
         "stream replica not current",
         "n1",
@@ -85,17 +105,37 @@ CASES = [
         0,
         ["stream $G/ORDERS: replica n3 not current (lag 0)"],
     ),
-    ("stream lag over the limit", "n1", jsz(streams=[stream(replicas=[peer("n2", lag=3), peer("n3")])]), 2, ["stream $G/ORDERS: replica n2 lags by 3"]),
+    (
+        "stream lag over the limit",
+        "n1",
+        jsz(streams=[stream(replicas=[peer("n2", lag=3), peer("n3")])]),
+        2,
+        ["stream $G/ORDERS: replica n2 lags by 3"],
+    ),
     ("stream lag within the limit", "n1", jsz(streams=[stream(replicas=[peer("n2", lag=2), peer("n3")])]), 2, []),
     ("R1 stream needs nothing", "n1", jsz(streams=[stream(leader="", replicas=[])]), 0, []),
     (
         "consumer replica not current",
         "n1",
-        jsz(streams=[stream(leader="n2", replicas=[peer("n2"), peer("n3", current=False)], consumers=[consumer(replicas=[peer("n2", current=False), peer("n3")])])]),
+        jsz(
+            streams=[
+                stream(
+                    leader="n2",
+                    replicas=[peer("n2"), peer("n3", current=False)],
+                    consumers=[consumer(replicas=[peer("n2", current=False), peer("n3")])],
+                )
+            ]
+        ),
         0,
         ["consumer $G/ORDERS/worker: replica n2 not current (lag 0)"],
     ),
-    ("consumer without leader", "n3", jsz(server="n3", streams=[stream(leader="n1", consumers=[consumer(leader="")])]), 0, ["consumer $G/ORDERS/worker has no leader"]),
+    (
+        "consumer without leader",
+        "n3",
+        jsz(server="n3", streams=[stream(leader="n1", consumers=[consumer(leader="")])]),
+        0,
+        ["consumer $G/ORDERS/worker has no leader"],
+    ),
     ("JetStream disabled", "n1", {"disabled": True}, 0, ["JetStream is not enabled"]),
     ("not a jsz answer", "n1", None, 0, ["JetStream is not enabled"]),
 ]

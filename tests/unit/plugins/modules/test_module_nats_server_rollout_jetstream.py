@@ -48,7 +48,9 @@ class Cluster:
 
     def start(self, name):
         log = open(self.tmp / f"{name}.log", "a")
-        self.procs[name] = subprocess.Popen([self.binary, "-c", str(self.conf(name))], stdout=log, stderr=subprocess.STDOUT)
+        self.procs[name] = subprocess.Popen(
+            [self.binary, "-c", str(self.conf(name))], stdout=log, stderr=subprocess.STDOUT
+        )
 
     def stop(self, name):
         proc = self.procs.pop(name)
@@ -97,14 +99,16 @@ async def _make_r3_stream(urls):
 def test_every_node_is_whole_with_an_r3_stream(run_module, cluster):
     for name in NAMES:
         result = run_module(
-            nats_server_rollout.main, _args(monitor_url=cluster.url(name), expected_routes=cluster.peers(name), node=name)
+            nats_server_rollout.main,
+            _args(monitor_url=cluster.url(name), expected_routes=cluster.peers(name), node=name),
         )
         assert result["healthy"] is True, result
     asyncio.run(asyncio.wait_for(_make_r3_stream(cluster.client_urls()), 60))
     seen = []
     for name in NAMES:
         result = run_module(
-            nats_server_rollout.main, _args(monitor_url=cluster.url(name), expected_routes=cluster.peers(name), node=name)
+            nats_server_rollout.main,
+            _args(monitor_url=cluster.url(name), expected_routes=cluster.peers(name), node=name),
         )
         assert result["healthy"] is True, result
         assert result["jetstream"]["problems"] == []
@@ -134,7 +138,8 @@ def test_a_replica_down_blocks_the_gate_on_a_leader(run_module, cluster):
     time.sleep(0.5)
     for name in NAMES:
         result = run_module(
-            nats_server_rollout.main, _args(monitor_url=cluster.url(name), expected_routes=cluster.peers(name), node=name)
+            nats_server_rollout.main,
+            _args(monitor_url=cluster.url(name), expected_routes=cluster.peers(name), node=name),
         )
         assert result["healthy"] is True, result
 
@@ -143,7 +148,9 @@ def test_a_server_without_jetstream_fails_the_gate(run_module, tmp_path):
     http = _free_port()
     conf = tmp_path / "plain.conf"
     conf.write_text(f'server_name: "plain"\nlisten: "127.0.0.1:{_free_port()}"\nhttp: "127.0.0.1:{http}"\n')
-    proc = subprocess.Popen([shutil.which("nats-server", path=BIN), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [shutil.which("nats-server", path=BIN), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
     try:
         result = run_module(
             nats_server_rollout.main, _args(monitor_url=f"http://127.0.0.1:{http}", timeout=1, node="plain")
