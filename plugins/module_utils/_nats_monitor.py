@@ -185,7 +185,7 @@ HEALTHZ_JS_PATH = "/healthz?js-enabled-only=true"
 REPLICA_MAX_SILENCE = 3.0
 
 
-def _replica_problems(kind, name, cluster, server_name, max_lag, max_silence):
+def _replica_problems(kind, name, cluster, server_name, max_lag, max_silence, ignore=()):
     """Problems with one raft group (meta, a stream or a consumer) as seen by server_name.
 
     Only the group's leader knows whether its followers are current: a follower lists the
@@ -200,6 +200,8 @@ def _replica_problems(kind, name, cluster, server_name, max_lag, max_silence):
     problems = []
     for peer in cluster.get("replicas") or []:
         peer_name = peer.get("name") or peer.get("peer") or "?"
+        if peer_name in ignore:
+            continue
         lag = peer.get("lag") or 0
         silent = (peer.get("active") or 0) / 1e9
         if peer.get("offline"):
@@ -213,21 +215,25 @@ def _replica_problems(kind, name, cluster, server_name, max_lag, max_silence):
     return problems
 
 
-def jetstream_problems(jsz, server_name, max_lag=0, max_silence=REPLICA_MAX_SILENCE):
+def jetstream_problems(jsz, server_name, max_lag=0, max_silence=REPLICA_MAX_SILENCE, ignore=()):
     """Why this server's JetStream view is not whole; an empty list when it is.
 
     Whole means: JetStream is enabled; in a cluster the meta group has a leader; every
     replicated stream and consumer hosted here has a leader; and for the groups this
     server leads, every replica is online, current, heard from within max_silence seconds
-    and lags by at most max_lag.
+    and lags by at most max_lag. Replicas on the servers named in ``ignore`` are not judged.
     ``jsz`` is the answer to JSZ_PATH.
     """
     if not isinstance(jsz, dict) or jsz.get("disabled") or "config" not in jsz:
         return ["JetStream is not enabled"]
     problems = []
+
+    def judge(kind, name, cluster):
+        return _replica_problems(kind, name, cluster, server_name, max_lag, max_silence, ignore)
+
     meta = jsz.get("meta_cluster")
     if meta is not None:
-        problems += _replica_problems("meta group", meta.get("name") or "", meta, server_name, max_lag, max_silence)
+        problems += judge("meta group", meta.get("name") or "", meta)
     for account in jsz.get("account_details") or []:
         acc = account.get("name") or account.get("id") or "?"
         for stream in account.get("stream_detail") or []:
@@ -235,12 +241,12 @@ def jetstream_problems(jsz, server_name, max_lag=0, max_silence=REPLICA_MAX_SILE
             if not cluster.get("replicas"):
                 continue  # R1: nothing to keep current
             sname = f"{acc}/{stream.get('name', '?')}"
-            problems += _replica_problems("stream", sname, cluster, server_name, max_lag, max_silence)
+            problems += judge("stream", sname, cluster)
             for consumer in stream.get("consumer_detail") or []:
                 ccluster = consumer.get("cluster") or {}
                 if ccluster.get("replicas"):
                     cname = f"{sname}/{consumer.get('name', '?')}"
-                    problems += _replica_problems("consumer", cname, ccluster, server_name, max_lag, max_silence)
+                    problems += judge("consumer", cname, ccluster)
     return problems
 
 

@@ -24,9 +24,11 @@ description:
   - With O(jetstream=true) every wait also holds until JetStream is whole as this node sees it, that is
     C(/healthz?js-enabled-only=true) is ok, the meta group has a leader, every replicated stream and consumer the
     node hosts has a leader, and for the groups the node leads every replica is online, current, heard from within
-    the last 3 s (a leader keeps a dead follower current for about 10 s) and lags by at most O(jetstream_max_lag). Only a group's leader knows whether its followers are current, so the role runs
-    O(action=check) on every node of the cluster before a node is touched and after it is back; together these
-    prove every stream has its full replica set current, and a rollout never takes a second replica down.
+    the last 3 s (a leader keeps a dead follower current for about 10 s) and lags by at most O(jetstream_max_lag).
+    Before a restart the node itself must be whole that way (when it answers at all).
+  - Only a group's leader knows whether its followers are current, so the role runs O(action=check) on every node
+    of the cluster before a node is touched (not judging that node's replicas, O(jetstream_ignore)) and after it is
+    back; together these prove every stream keeps its quorum, and a rollout never takes a second replica down.
   - The roles call it from their rolling handler, one node at a time.
 author: hardened.nats contributors
 options:
@@ -82,6 +84,13 @@ options:
       - Add the JetStream gates (see the description) to every wait. Set it for nodes that run JetStream.
     type: bool
     default: false
+  jetstream_ignore:
+    description:
+      - Server names whose replicas the JetStream gate does not judge; the role gives the node it is about to take
+        down, since taking down a replica that is behind or down costs no quorum. Only used with O(jetstream=true).
+    type: list
+    elements: str
+    default: []
   jetstream_max_lag:
     description:
       - Largest replica lag (in raft operations) that the JetStream gate accepts on top of the replica's
@@ -217,7 +226,10 @@ class Node:
                 jsz = fetch_json(self.url, JSZ_PATH, ca_file=self.ca_file)
                 summary = jetstream_summary(jsz)
                 problems += jetstream_problems(
-                    jsz, state["varz"].get("server_name", ""), max_lag=self.params["jetstream_max_lag"]
+                    jsz,
+                    state["varz"].get("server_name", ""),
+                    max_lag=self.params["jetstream_max_lag"],
+                    ignore=self.params["jetstream_ignore"],
                 )
             except MonitorError as exc:
                 problems.append(f"jsz not readable ({exc})")
@@ -236,6 +248,17 @@ class Node:
                 return state
             if time.monotonic() >= deadline:
                 self.fail(state, what, started)
+            time.sleep(self.params["poll_interval"])
+
+    def wait_jetstream(self, started):
+        """Before a restart: poll until this node's JetStream view is whole, or fail (nothing changed yet)."""
+        deadline = started + self.params["timeout"]
+        while True:
+            state = self.read()
+            if state["reachable"] and not state["jetstream"]["problems"]:
+                return state
+            if time.monotonic() >= deadline:
+                self.fail(state, "JetStream quorum before the restart", started)
             time.sleep(self.params["poll_interval"])
 
     def fail(self, state, what, started):
@@ -330,6 +353,7 @@ def main():
             node=dict(type="str", default=""),
             jetstream=dict(type="bool", default=False),
             jetstream_max_lag=dict(type="int", default=0),
+            jetstream_ignore=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -350,6 +374,9 @@ def main():
         module.exit_json(changed=True, action=action, reachable=False, healthy=False, routes=[], elapsed=0.0)
 
     before = node.read()
+    if action == "restart" and module.params["jetstream"] and before["reachable"]:
+        # the groups this node leads: only it can tell whether their followers are current
+        before = node.wait_jetstream(time.monotonic())
     node.promote()
     started = time.monotonic()
     if action == "start":

@@ -163,3 +163,14 @@ def test_a_silent_follower_is_not_current():
     data = jsz(streams=[stream(replicas=[peer("n2"), peer("n3", active=4_200_000_000)])])
     assert jetstream_problems(data, "n1") == ["stream $G/ORDERS: replica n3 silent for 4.2 s"]
     assert jetstream_problems(data, "n1", max_silence=5) == []
+
+
+def test_ignored_servers_are_not_judged():
+    """The gate before a node is taken down ignores that node's own replicas (it costs no quorum)."""
+    data = jsz(
+        meta_replicas=[peer("n2"), peer("n3", current=False)],
+        streams=[stream(replicas=[peer("n2"), peer("n3", offline=True)])],
+    )
+    assert len(jetstream_problems(data, "n1")) == 2
+    assert jetstream_problems(data, "n1", ignore=["n3"]) == []
+    assert jetstream_problems(data, "n1", ignore=["n2"]) != []
