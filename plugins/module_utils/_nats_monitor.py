@@ -218,21 +218,28 @@ def _replica_problems(kind, name, cluster, server_name, max_lag, max_silence, ig
 def jetstream_problems(jsz, server_name, max_lag=0, max_silence=REPLICA_MAX_SILENCE, ignore=()):
     """Why this server's JetStream view is not whole; an empty list when it is.
 
-    Whole means: JetStream is enabled; in a cluster the meta group has a leader; every
-    replicated stream and consumer hosted here has a leader; and for the groups this
+    Whole means: in a cluster the meta group has a leader; every replicated stream and
+    consumer hosted here has a leader; and for the groups this
     server leads, every replica is online, current, heard from within max_silence seconds
     and lags by at most max_lag. Replicas on the servers named in ``ignore`` are not judged.
     ``jsz`` is the answer to JSZ_PATH.
+
+    A server that does not run JetStream (yet) has nothing to keep whole, and a meta group
+    without a leader counts only while the server hosts a stream: both let a rollout turn
+    JetStream on in a running cluster, where the meta group forms only once a majority of
+    the nodes run it.
     """
-    if not isinstance(jsz, dict) or jsz.get("disabled") or "config" not in jsz:
-        return ["JetStream is not enabled"]
+    if not isinstance(jsz, dict) or "config" not in jsz:
+        return ["jsz answer not understood"]
+    if jsz.get("disabled"):
+        return []
     problems = []
 
     def judge(kind, name, cluster):
         return _replica_problems(kind, name, cluster, server_name, max_lag, max_silence, ignore)
 
     meta = jsz.get("meta_cluster")
-    if meta is not None:
+    if meta is not None and (meta.get("leader") or jsz.get("streams")):
         problems += judge("meta group", meta.get("name") or "", meta)
     for account in jsz.get("account_details") or []:
         acc = account.get("name") or account.get("id") or "?"
@@ -256,6 +263,7 @@ def jetstream_summary(jsz):
         return {}
     meta = jsz.get("meta_cluster") or {}
     return {
+        "enabled": not jsz.get("disabled", False),
         "streams": jsz.get("streams", 0),
         "consumers": jsz.get("consumers", 0),
         "messages": jsz.get("messages", 0),

@@ -25,7 +25,10 @@ description:
     C(/healthz?js-enabled-only=true) is ok, the meta group has a leader, every replicated stream and consumer the
     node hosts has a leader, and for the groups the node leads every replica is online, current, heard from within
     the last 3 s (a leader keeps a dead follower current for about 10 s) and lags by at most O(jetstream_max_lag).
-    Before a restart the node itself must be whole that way (when it answers at all).
+    Before a restart the node itself must be whole that way (when it answers at all). A node that does not run
+    JetStream yet, and a meta group without a leader while the node hosts no stream, pass: that lets a rollout turn
+    JetStream on in a running cluster (its meta group forms only once a majority of the nodes run it); for the same
+    reason a plain C(/healthz) that is not ok is waived while the node hosts no stream.
   - Only a group's leader knows whether its followers are current, so the role runs O(action=check) on every node
     of the cluster before a node is touched (not judging that node's replicas, O(jetstream_ignore)) and after it is
     back; together these prove every stream keeps its quorum, and a rollout never takes a second replica down.
@@ -164,8 +167,8 @@ elapsed:
   returned: always
 jetstream:
   description:
-    - With O(jetstream=true), what the node's C(/jsz) showed last; keys C(streams), C(consumers), C(messages),
-      C(meta_leader), C(meta_cluster_size) and C(problems) (why JetStream is not whole; empty when it is).
+    - With O(jetstream=true), what the node's C(/jsz) showed last; keys C(enabled), C(streams), C(consumers),
+      C(messages), C(meta_leader), C(meta_cluster_size) and C(problems) (why JetStream is not whole; empty when it is).
   type: dict
   returned: when O(jetstream=true)
 """
@@ -237,7 +240,12 @@ class Node:
             problems.append("monitoring not reachable")
         summary["problems"] = problems
         state["jetstream"] = summary
-        state["healthy"] = state["healthy"] and not problems
+        # The plain /healthz also wants a meta leader, which a node that just turned JetStream
+        # on in a running cluster cannot have until a majority runs it: it is waived while
+        # the node hosts no stream (nothing to lose); the gate above still applies.
+        base = state["reachable"] and not state["missing_routes"]
+        plain = healthz_ok(state["healthz"]) or not summary.get("streams")
+        state["healthy"] = base and plain and not problems
 
     def wait(self, proven, what, started):
         """Poll until proven(state) and the node is healthy, or fail after the timeout."""

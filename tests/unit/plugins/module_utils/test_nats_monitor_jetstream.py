@@ -76,7 +76,9 @@ CASES = [
         0,
         [],
     ),
-    ("no meta leader", "n1", jsz(meta_leader=""), 0, ["meta group c has no leader"]),
+    ("no meta leader", "n1", jsz(meta_leader="", streams=[stream()]), 0, ["meta group c has no leader"]),
+    # JetStream being turned on in a running cluster: no meta group yet, and nothing to lose
+    ("no meta leader and no stream", "n1", jsz(meta_leader=""), 0, []),
     (
         "meta peer behind",
         "n1",
@@ -136,8 +138,8 @@ CASES = [
         0,
         ["consumer $G/ORDERS/worker has no leader"],
     ),
-    ("JetStream disabled", "n1", {"disabled": True}, 0, ["JetStream is not enabled"]),
-    ("not a jsz answer", "n1", None, 0, ["JetStream is not enabled"]),
+    ("JetStream not running here", "n1", {"disabled": True, "config": {"max_memory": 0}}, 0, []),
+    ("not a jsz answer", "n1", None, 0, ["jsz answer not understood"]),
 ]
 
 
@@ -154,7 +156,14 @@ def test_standalone_server_has_no_meta_group():
 
 def test_summary_holds_counts_only():
     summary = jetstream_summary(jsz(streams=[stream()]))
-    assert summary == {"streams": 1, "consumers": 0, "messages": 10, "meta_leader": "n1", "meta_cluster_size": 3}
+    assert summary == {
+        "enabled": True,
+        "streams": 1,
+        "consumers": 0,
+        "messages": 10,
+        "meta_leader": "n1",
+        "meta_cluster_size": 3,
+    }
     assert jetstream_summary(None) == {}
 
 

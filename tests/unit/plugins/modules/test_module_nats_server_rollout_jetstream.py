@@ -29,9 +29,10 @@ def _args(**kw):
 
 
 class Cluster:
-    def __init__(self, tmp):
+    def __init__(self, tmp, jetstream=NAMES):
         self.binary = shutil.which("nats-server", path=BIN)
         self.tmp = tmp
+        self.jetstream = jetstream
         self.ports = {n: (_free_port(), _free_port(), _free_port()) for n in NAMES}
         self.procs = {}
 
@@ -41,8 +42,13 @@ class Cluster:
         path = self.tmp / f"{name}.conf"
         path.write_text(
             f'server_name: "{name}"\nlisten: "127.0.0.1:{client}"\nhttp: "127.0.0.1:{http}"\n'
-            f'jetstream {{ store_dir: "{self.tmp / name}", max_memory_store: 16777216, max_file_store: 67108864 }}\n'
-            f'cluster {{ name: "t", listen: "127.0.0.1:{cluster}", routes: [{routes}] }}\n'
+            + (
+                f'jetstream {{ store_dir: "{self.tmp / name}", max_memory_store: 16777216, max_file_store: 67108864 }}'
+                "\n"
+                if name in self.jetstream
+                else ""
+            )
+            + f'cluster {{ name: "t", listen: "127.0.0.1:{cluster}", routes: [{routes}] }}\n'
         )
         return path
 
@@ -151,7 +157,8 @@ def test_a_replica_down_blocks_the_gate_on_a_leader(run_module, cluster):
         assert result["healthy"] is True, result
 
 
-def test_a_server_without_jetstream_fails_the_gate(run_module, tmp_path):
+def test_a_server_without_jetstream_has_nothing_to_keep(run_module, tmp_path):
+    """A node that does not run JetStream yet passes the gate: JetStream can be turned on in a running cluster."""
     http = _free_port()
     conf = tmp_path / "plain.conf"
     conf.write_text(f'server_name: "plain"\nlisten: "127.0.0.1:{_free_port()}"\nhttp: "127.0.0.1:{http}"\n')
@@ -160,11 +167,30 @@ def test_a_server_without_jetstream_fails_the_gate(run_module, tmp_path):
     )
     try:
         result = run_module(
-            nats_server_rollout.main, _args(monitor_url=f"http://127.0.0.1:{http}", timeout=1, node="plain")
+            nats_server_rollout.main, _args(monitor_url=f"http://127.0.0.1:{http}", timeout=5, node="plain")
         )
-        assert result.failed
-        assert "JetStream is not enabled" in result["msg"] or "healthz?js-enabled-only=true not ok" in result["msg"]
-        assert result["jetstream"]["problems"]
+        assert result["healthy"] is True, result
+        assert result["jetstream"]["enabled"] is False
+        assert result["jetstream"]["problems"] == []
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_turning_jetstream_on_in_a_running_cluster(run_module, tmp_path):
+    """The first node restarted with JetStream has no meta leader yet (no majority runs it): with no stream to
+    lose it passes, and so do the nodes that do not run JetStream yet, so the rollout can go on."""
+    c = Cluster(tmp_path, jetstream=NAMES[:1])
+    for name in NAMES:
+        c.start(name)
+    try:
+        for name in NAMES:
+            result = run_module(
+                nats_server_rollout.main,
+                _args(monitor_url=c.url(name), expected_routes=c.peers(name), node=name, timeout=10),
+            )
+            assert result["healthy"] is True, result
+            assert result["jetstream"]["enabled"] is (name in NAMES[:1])
+    finally:
+        for name in list(c.procs):
+            c.stop(name)
