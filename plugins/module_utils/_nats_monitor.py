@@ -173,3 +173,100 @@ def fetch_optional(base_url, path, timeout=2.0, ca_file=None, insecure=False):
         return fetch_json(base_url, path, timeout=timeout, ca_file=ca_file, insecure=insecure), ""
     except MonitorError as exc:
         return None, str(exc)
+
+
+# --- JetStream helpers (additive) ---------------------------------------------
+
+# One read gives the meta group, every stream and every consumer this server hosts.
+JSZ_PATH = "/jsz?accounts=true&streams=true&consumers=true"
+HEALTHZ_JS_PATH = "/healthz?js-enabled-only=true"
+# A leader hears from each live follower about once a second (raft heartbeats), but keeps
+# a dead one "current" for about 10 s: a follower silent for longer than this is not current.
+REPLICA_MAX_SILENCE = 3.0
+
+
+def _replica_problems(kind, name, cluster, server_name, max_lag, max_silence, ignore=()):
+    """Problems with one raft group (meta, a stream or a consumer) as seen by server_name.
+
+    Only the group's leader knows whether its followers are current: a follower lists the
+    other followers as not current. So replicas are judged only on the leader; elsewhere the
+    group only needs a leader.
+    """
+    leader = cluster.get("leader") or ""
+    if not leader:
+        return [f"{kind} {name} has no leader"]
+    if leader != server_name:
+        return []
+    problems = []
+    for peer in cluster.get("replicas") or []:
+        peer_name = peer.get("name") or peer.get("peer") or "?"
+        if peer_name in ignore:
+            continue
+        lag = peer.get("lag") or 0
+        silent = (peer.get("active") or 0) / 1e9
+        if peer.get("offline"):
+            problems.append(f"{kind} {name}: replica {peer_name} offline")
+        elif not peer.get("current"):
+            problems.append(f"{kind} {name}: replica {peer_name} not current (lag {lag})")
+        elif silent > max_silence:
+            problems.append(f"{kind} {name}: replica {peer_name} silent for {silent:.1f} s")
+        elif lag > max_lag:
+            problems.append(f"{kind} {name}: replica {peer_name} lags by {lag}")
+    return problems
+
+
+def jetstream_problems(jsz, server_name, max_lag=0, max_silence=REPLICA_MAX_SILENCE, ignore=()):
+    """Why this server's JetStream view is not whole; an empty list when it is.
+
+    Whole means: in a cluster the meta group has a leader; every replicated stream and
+    consumer hosted here has a leader; and for the groups this
+    server leads, every replica is online, current, heard from within max_silence seconds
+    and lags by at most max_lag. Replicas on the servers named in ``ignore`` are not judged.
+    ``jsz`` is the answer to JSZ_PATH.
+
+    A server that does not run JetStream (yet) has nothing to keep whole, and a meta group
+    without a leader counts only while the server hosts a stream: both let a rollout turn
+    JetStream on in a running cluster, where the meta group forms only once a majority of
+    the nodes run it.
+    """
+    if not isinstance(jsz, dict) or "config" not in jsz:
+        return ["jsz answer not understood"]
+    if jsz.get("disabled"):
+        return []
+    problems = []
+
+    def judge(kind, name, cluster):
+        return _replica_problems(kind, name, cluster, server_name, max_lag, max_silence, ignore)
+
+    meta = jsz.get("meta_cluster")
+    if meta is not None and (meta.get("leader") or jsz.get("streams")):
+        problems += judge("meta group", meta.get("name") or "", meta)
+    for account in jsz.get("account_details") or []:
+        acc = account.get("name") or account.get("id") or "?"
+        for stream in account.get("stream_detail") or []:
+            cluster = stream.get("cluster") or {}
+            if not cluster.get("replicas"):
+                continue  # R1: nothing to keep current
+            sname = f"{acc}/{stream.get('name', '?')}"
+            problems += judge("stream", sname, cluster)
+            for consumer in stream.get("consumer_detail") or []:
+                ccluster = consumer.get("cluster") or {}
+                if ccluster.get("replicas"):
+                    cname = f"{sname}/{consumer.get('name', '?')}"
+                    problems += judge("consumer", cname, ccluster)
+    return problems
+
+
+def jetstream_summary(jsz):
+    """Counts from /jsz for the module's result (no message content)."""
+    if not isinstance(jsz, dict):
+        return {}
+    meta = jsz.get("meta_cluster") or {}
+    return {
+        "enabled": not jsz.get("disabled", False),
+        "streams": jsz.get("streams", 0),
+        "consumers": jsz.get("consumers", 0),
+        "messages": jsz.get("messages", 0),
+        "meta_leader": meta.get("leader", ""),
+        "meta_cluster_size": meta.get("cluster_size", 0),
+    }

@@ -26,6 +26,17 @@ description:
     carries RV(config_error) (long quoted values redacted) and nothing more is changed. Otherwise it writes
     O(restart_settings) to C(staged/restart-settings.json) when they differ, enables the unit at boot, compares
     every staged file with its live counterpart, reads the running server once, and returns RV(rollout_action).
+  - With O(jetstream=true) every wait also holds until JetStream is whole as this node sees it, that is
+    C(/healthz?js-enabled-only=true) is ok, the meta group has a leader, every replicated stream and consumer the
+    node hosts has a leader, and for the groups the node leads every replica is online, current, heard from within
+    the last 3 s (a leader keeps a dead follower current for about 10 s) and lags by at most O(jetstream_max_lag).
+    Before a restart the node itself must be whole that way (when it answers at all). A node that does not run
+    JetStream yet, and a meta group without a leader while the node hosts no stream, pass, so that a rollout can turn
+    JetStream on in a running cluster (its meta group forms only once a majority of the nodes run it); for the same
+    reason a plain C(/healthz) that is not ok is waived while the node hosts no stream.
+  - Only a group's leader knows whether its followers are current, so the role runs O(action=check) on every node
+    of the cluster before a node is touched (not judging that node's replicas, O(jetstream_ignore)) and after it is
+    back; together these prove every stream keeps its quorum, and a rollout never takes a second replica down.
   - The roles call it from their rolling handler, one node at a time.
 author: hardened.nats contributors
 options:
@@ -48,6 +59,13 @@ options:
         O(group), mode 0640, before the check. It holds secrets (route credentials, hashes); it is never
         returned or logged. When omitted, the file already staged is checked.
     type: str
+  files:
+    description:
+      - More files of the config set to stage beside O(config) (O(action=plan)), name to content, written like
+        O(config); a name mapped to C(null) is removed from C(staged). For files that nats-server.conf includes,
+        such as the JetStream key. Secret; never returned or logged.
+    type: dict
+    default: {}
   restart_settings:
     description:
       - The settings nats-server cannot reload, as rendered for this node (O(action=plan)). A difference between
@@ -112,6 +130,24 @@ options:
     description: Name of the node for messages (the inventory hostname).
     type: str
     default: ""
+  jetstream:
+    description:
+      - Add the JetStream gates (see the description) to every wait. Set it for nodes that run JetStream.
+    type: bool
+    default: false
+  jetstream_ignore:
+    description:
+      - Server names whose replicas the JetStream gate does not judge; the role gives the node it is about to take
+        down, since taking down a replica that is behind or down costs no quorum. Only used with O(jetstream=true).
+    type: list
+    elements: str
+    default: []
+  jetstream_max_lag:
+    description:
+      - Largest replica lag (in raft operations) that the JetStream gate accepts on top of the replica's
+        C(current) flag. Only used with O(jetstream=true).
+    type: int
+    default: 0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -143,6 +179,12 @@ EXAMPLES = r"""
   hardened.nats.nats_server_rollout:
     action: check
     expected_routes: [nats2, nats3]
+
+- name: Wait until a JetStream node's meta group, streams and consumers are whole
+  hardened.nats.nats_server_rollout:
+    action: check
+    expected_routes: [nats2, nats3]
+    jetstream: true
 """
 
 RETURN = r"""
@@ -200,6 +242,12 @@ proven_at:
   description: Wall-clock time (seconds since the epoch, on the node) when the node proved the change.
   type: float
   returned: when O(action) is start, reload or restart
+jetstream:
+  description:
+    - With O(jetstream=true), what the node's C(/jsz) showed last; keys C(enabled), C(streams), C(consumers),
+      C(messages), C(meta_leader), C(meta_cluster_size) and C(problems) (why JetStream is not whole; empty when it is).
+  type: dict
+  returned: when O(jetstream=true)
 """
 
 import grp
@@ -212,9 +260,13 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hardened.nats.plugins.module_utils._nats_monitor import (
+    HEALTHZ_JS_PATH,
+    JSZ_PATH,
     MonitorError,
     fetch_json,
     healthz_ok,
+    jetstream_problems,
+    jetstream_summary,
     route_names,
     varz_summary,
 )
@@ -247,7 +299,37 @@ class Node:
         expected = set(self.params["expected_routes"])
         state["missing_routes"] = sorted(expected - set(state["routes"]))
         state["healthy"] = state["reachable"] and healthz_ok(state["healthz"]) and not state["missing_routes"]
+        if self.params["jetstream"]:
+            self.read_jetstream(state)
         return state
+
+    def read_jetstream(self, state):
+        """The JetStream gate: add state["jetstream"] and clear state["healthy"] unless JetStream is whole."""
+        problems, summary = [], {}
+        if state["reachable"]:
+            try:
+                if not healthz_ok(fetch_json(self.url, HEALTHZ_JS_PATH, ca_file=self.ca_file)):
+                    problems.append("healthz?js-enabled-only=true not ok")
+                jsz = fetch_json(self.url, JSZ_PATH, ca_file=self.ca_file)
+                summary = jetstream_summary(jsz)
+                problems += jetstream_problems(
+                    jsz,
+                    state["varz"].get("server_name", ""),
+                    max_lag=self.params["jetstream_max_lag"],
+                    ignore=self.params["jetstream_ignore"],
+                )
+            except MonitorError as exc:
+                problems.append(f"jsz not readable ({exc})")
+        else:
+            problems.append("monitoring not reachable")
+        summary["problems"] = problems
+        state["jetstream"] = summary
+        # The plain /healthz also wants a meta leader, which a node that just turned JetStream
+        # on in a running cluster cannot have until a majority runs it: it is waived while
+        # the node hosts no stream (nothing to lose); the gate above still applies.
+        base = state["reachable"] and not state["missing_routes"]
+        plain = healthz_ok(state["healthz"]) or not summary.get("streams")
+        state["healthy"] = base and plain and not problems
 
     def wait(self, proven, what, started):
         """Poll until proven(state) and the node is healthy, or fail after the timeout."""
@@ -258,6 +340,17 @@ class Node:
                 return state
             if time.monotonic() >= deadline:
                 self.fail(state, what, started)
+            time.sleep(self.params["poll_interval"])
+
+    def wait_jetstream(self, started):
+        """Before a restart: poll until this node's JetStream view is whole, or fail (nothing changed yet)."""
+        deadline = started + self.params["timeout"]
+        while True:
+            state = self.read()
+            if state["reachable"] and not state["jetstream"]["problems"]:
+                return state
+            if time.monotonic() >= deadline:
+                self.fail(state, "JetStream quorum before the restart", started)
             time.sleep(self.params["poll_interval"])
 
     def fail(self, state, what, started):
@@ -271,6 +364,10 @@ class Node:
             if state["missing_routes"]:
                 up = ", ".join(state["routes"]) or "none"
                 seen.append(f"routes to {', '.join(state['missing_routes'])} missing (up: {up})")
+            problems = state.get("jetstream", {}).get("problems") or []
+            if problems:
+                more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
+                seen.append("JetStream not whole: " + "; ".join(problems[:5]) + more)
         active = self.systemctl("is-active", check=False)[1].strip() or "unknown"
         self.module.fail_json(
             msg=(
@@ -286,6 +383,7 @@ class Node:
             varz=state["varz"],
             routes=state["routes"],
             elapsed=round(time.monotonic() - started, 3),
+            **({"jetstream": state["jetstream"]} if "jetstream" in state else {}),
         )
 
     def systemctl(self, *args, check=True):
@@ -363,12 +461,22 @@ def plan(module, node):
             if not module.check_mode:
                 _write_atomic(marker, b"binary or unit changed\n", 0, 0, 0o600)
     config_path = os.path.join(staged_dir, params["config_file"])
+    staged = dict(params["files"])
     if params["config"] is not None:
-        content = params["config"].encode()
-        if _read(config_path) != content:
+        staged[params["config_file"]] = params["config"]
+    for name, text in sorted(staged.items()):
+        if os.path.basename(name) != name or name in (SETTINGS, MARKER):
+            module.fail_json(msg=f"files: {name!r} is not a plain file name of the config set")
+        path = os.path.join(staged_dir, name)
+        content = None if text is None else str(text).encode()
+        if _read(path) != content:
             result["changed"] = True
-            if not module.check_mode:
-                _write_atomic(config_path, content, 0, _gid(module, params["group"]), 0o640)
+            if module.check_mode:
+                continue
+            if content is None:
+                os.unlink(path)
+            else:
+                _write_atomic(path, content, 0, _gid(module, params["group"]), 0o640)
     if not module.check_mode:
         rc, out, err = module.run_command([params["binary"], "-t", "-c", config_path], check_rc=False)
         text = f"{err} {out}".strip()
@@ -398,9 +506,9 @@ def plan(module, node):
         src = os.path.join(staged_dir, name)
         if os.path.isfile(src) and not os.path.islink(src) and _read(src) != _read(os.path.join(config_dir, name)):
             differs = True
-    live_config = _read(os.path.join(config_dir, params["config_file"]))
-    if params["config"] is not None and params["config"].encode() != live_config:
-        differs = True
+    for name, text in staged.items():
+        if text is not None and str(text).encode() != _read(os.path.join(config_dir, name)):
+            differs = True
     restart_needed = record != _read(os.path.join(config_dir, SETTINGS))
     restart_needed = restart_needed or os.path.exists(marker) or (module.check_mode and params["restart_required"])
 
@@ -439,6 +547,7 @@ def main():
             binary=dict(type="path", default="/usr/local/bin/nats-server"),
             config_file=dict(type="str", default="nats-server.conf"),
             config=dict(type="str", no_log=True),
+            files=dict(type="dict", default={}, no_log=True),
             restart_settings=dict(type="dict"),
             group=dict(type="str", default="nats"),
             daemon_reload=dict(type="bool", default=False),
@@ -452,6 +561,9 @@ def main():
             timeout=dict(type="float", default=60.0),
             poll_interval=dict(type="float", default=0.1),
             node=dict(type="str", default=""),
+            jetstream=dict(type="bool", default=False),
+            jetstream_max_lag=dict(type="int", default=0),
+            jetstream_ignore=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -476,6 +588,9 @@ def main():
 
     started_at = time.time()
     before = node.read()
+    if action == "restart" and module.params["jetstream"] and before["reachable"]:
+        # the groups this node leads: only it can tell whether their followers are current
+        before = node.wait_jetstream(time.monotonic())
     node.promote()
     started = time.monotonic()
     if action == "start":
@@ -513,7 +628,7 @@ def main():
 
 
 def _public(state):
-    return {k: state[k] for k in ("reachable", "healthy", "varz", "routes")}
+    return {k: state[k] for k in ("reachable", "healthy", "varz", "routes", "jetstream") if k in state}
 
 
 if __name__ == "__main__":
