@@ -26,7 +26,9 @@ options:
 EXAMPLES = r"""
 - name: Public key and issuer of an account JWT
   ansible.builtin.debug:
-    msg: "{{ (account_jwt | hardened.nats.nats_jwt_claims).sub }} issued by {{ (account_jwt | hardened.nats.nats_jwt_claims).iss }}"
+    msg: "{{ _claims.sub }} issued by {{ _claims.iss }}"
+  vars:
+    _claims: "{{ account_jwt | hardened.nats.nats_jwt_claims }}"
 """
 
 RETURN = r"""
