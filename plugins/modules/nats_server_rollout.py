@@ -204,6 +204,11 @@ config_error:
     - What C(nats-server -t) said when it refused the staged config, long quoted values redacted; empty when valid.
   type: str
   returned: when O(action=plan)
+changes:
+  description: What O(action=plan) wrote or enabled (file names and the unit, never content).
+  type: list
+  elements: str
+  returned: when O(action=plan)
 active:
   description: Whether the unit was active (O(action=plan)).
   type: bool
@@ -450,7 +455,14 @@ def plan(module, node):
     params = module.params
     config_dir = params["config_dir"]
     staged_dir = os.path.join(config_dir, "staged")
-    result = {"changed": False, "action": "plan", "digest": "", "config_error": "", "rollout_action": "none"}
+    result = {
+        "changed": False,
+        "action": "plan",
+        "digest": "",
+        "config_error": "",
+        "rollout_action": "none",
+        "changes": [],
+    }
     service = params["service"]
     if params["daemon_reload"] and not module.check_mode:
         node.systemctl("daemon-reload")
@@ -458,6 +470,7 @@ def plan(module, node):
     if params["restart_required"] and not os.path.exists(marker):
         if node.systemctl("is-active", service, check=False)[1].strip() == "active":
             result["changed"] = True
+            result["changes"].append("restart-required marker written")
             if not module.check_mode:
                 _write_atomic(marker, b"binary or unit changed\n", 0, 0, 0o600)
     config_path = os.path.join(staged_dir, params["config_file"])
@@ -471,6 +484,7 @@ def plan(module, node):
         content = None if text is None else str(text).encode()
         if _read(path) != content:
             result["changed"] = True
+            result["changes"].append(f"staged {name} " + ("removed" if content is None else "written"))
             if module.check_mode:
                 continue
             if content is None:
@@ -493,11 +507,13 @@ def plan(module, node):
         record = (json.dumps(params["restart_settings"], indent=4, sort_keys=True) + "\n").encode()
         if staged_record != record:
             result["changed"] = True
+            result["changes"].append("staged restart-settings.json written")
             if not module.check_mode:
                 _write_atomic(path, record, 0, _gid(module, params["group"]), 0o640)
 
     if node.systemctl("is-enabled", service, check=False)[0] != 0:
         result["changed"] = True
+        result["changes"].append(f"unit {service} enabled")
         if not module.check_mode:
             node.systemctl("enable", service)
 

@@ -154,6 +154,7 @@ def test_plan_stopped_node_is_started(run_module, tmp_path):
     assert result["rollout_action"] == "start"
     assert result["active"] is False
     assert result["changed"] is True
+    assert result["changes"] == [f"unit {UNIT} enabled"]
 
 
 def test_plan_check_mode_writes_nothing(run_module, tmp_path):
@@ -166,6 +167,7 @@ def test_plan_check_mode_writes_nothing(run_module, tmp_path):
         check_mode=True,
     )
     assert result["changed"] is True
+    assert result["changes"][:2] == ["staged nats-server.conf written", "staged restart-settings.json written"]
     assert (config_dir / "staged" / "nats-server.conf").read_text() == VALID
     assert not (config_dir / "staged" / "restart-settings.json").exists()
     assert not (config_dir / "restart-required").exists()
