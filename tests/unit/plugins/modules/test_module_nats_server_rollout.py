@@ -154,7 +154,7 @@ def test_plan_stopped_node_is_started(run_module, tmp_path):
     assert result["rollout_action"] == "start"
     assert result["active"] is False
     assert result["changed"] is True
-    assert result["changes"] == [f"unit {UNIT} enabled"]
+    assert result["changes"][-1] == f"unit {UNIT} enabled"
 
 
 def test_plan_check_mode_writes_nothing(run_module, tmp_path):
