@@ -33,12 +33,19 @@ def _site(operator, tmp_path):
 
 
 def _extra_account(tmp_path):
-    """An account signed by the operator signing key, and a user of it (creds file)."""
+    """An account signed by the operator signing key, and a user of it (creds file).
+
+    The operator has strict signing key usage, so the user is signed by an account
+    signing key (with issuer_account), not by the account identity key.
+    """
     operator_sk = keys.from_seed(read("operator-sk.nk"))
     account = keys.generate("account")
+    account_sk = keys.generate("account")
     user = keys.generate("user")
-    account_jwt, _ = nj.encode(nj.account_claims(account.public_key, "EXTRA"), operator_sk)
-    user_jwt, _ = nj.encode(nj.user_claims(user.public_key, "carol"), account)
+    account_jwt, _ = nj.encode(
+        nj.account_claims(account.public_key, "EXTRA", signing_keys=[account_sk.public_key]), operator_sk
+    )
+    user_jwt, _ = nj.encode(nj.user_claims(user.public_key, "carol", issuer_account=account.public_key), account_sk)
     path = tmp_path / "carol.creds"
     path.write_text(nj.format_creds(user_jwt, user.seed))
     path.chmod(0o600)
