@@ -75,6 +75,12 @@ options:
     description: Group that owns C(staged/restart-settings.json) (root owns it, mode 0640).
     type: str
     default: nats
+  enable:
+    description:
+      - Enable the unit at boot when it is not (O(action=plan)). The role turns it off when its install phase did not
+        run in the play (no unit was installed by it).
+    type: bool
+    default: true
   daemon_reload:
     description:
       - Reload systemd's units first (O(action=plan)); the role sets it when it changed the unit file. Done before
@@ -511,7 +517,7 @@ def plan(module, node):
             if not module.check_mode:
                 _write_atomic(path, record, 0, _gid(module, params["group"]), 0o640)
 
-    if node.systemctl("is-enabled", service, check=False)[0] != 0:
+    if params["enable"] and node.systemctl("is-enabled", service, check=False)[0] != 0:
         result["changed"] = True
         result["changes"].append(f"unit {service} enabled")
         if not module.check_mode:
@@ -566,6 +572,7 @@ def main():
             files=dict(type="dict", default={}, no_log=True),
             restart_settings=dict(type="dict"),
             group=dict(type="str", default="nats"),
+            enable=dict(type="bool", default=True),
             daemon_reload=dict(type="bool", default=False),
             restart_required=dict(type="bool", default=False),
             service=dict(type="str", default="nats-server"),
