@@ -11,6 +11,8 @@ import sys
 import tempfile
 import time
 
+import nats
+
 PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 )
@@ -66,6 +68,46 @@ def route_names(host):
 
 def run(coro, timeout=60):
     return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+async def connect(url, errors=None, **kw):
+    """One nats-py connection that never reconnects; asynchronous errors are appended to ``errors``."""
+
+    async def on_error(exc):
+        if errors is not None:
+            errors.append(str(exc))
+
+    return await nats.connect(
+        url, allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=3, error_cb=on_error, **kw
+    )
+
+
+def refusal(url, **kw):
+    """The server's refusal in lower case, or None when it lets the client in (kw go to nats.connect)."""
+
+    async def go():
+        errors = []
+        try:
+            nc = await connect(url, errors=errors, **kw)
+        except Exception as exc:  # noqa: BLE001 - any refusal counts; callers check the text
+            errors.append(str(exc))
+            return " ".join(errors).lower()
+        await nc.close()
+        return None
+
+    return run(go())
+
+
+async def deliver(sub, pub_nc, subject, tries=50):
+    """Publish until the subscription sees it (interest crosses routes asynchronously); the data, or None."""
+    for i in range(tries):
+        await pub_nc.publish(subject, f"m-{i}".encode())
+        await pub_nc.flush()
+        try:
+            return (await sub.next_msg(timeout=0.2)).data
+        except nats.errors.TimeoutError:
+            continue
+    return None
 
 
 def ansible_playbook(*args, timeout=600):

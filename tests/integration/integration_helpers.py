@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -36,3 +37,25 @@ def ansible_env(tmp):
         PATH=BIN + os.pathsep + env.get("PATH", ""),
     )
     return env
+
+
+def run_playbook(tmp, path):
+    """ansible-playbook PATH against localhost (local connection, this Python); returns the finished process."""
+    return subprocess.run(
+        [
+            os.path.join(BIN, "ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
+            str(path),
+        ],
+        cwd=ROOT,
+        env=ansible_env(tmp),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )

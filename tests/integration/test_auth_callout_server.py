@@ -15,14 +15,13 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 import time
 
 import nats
 import pytest
 from ansible_collections.hardened.nats.plugins.module_utils import _nats_jwt as nj
 from ansible_collections.hardened.nats.plugins.module_utils import _nats_keys as keys
-from integration_helpers import BIN, ROOT, ansible_env, free_port, nats_server
+from integration_helpers import free_port, nats_server, run_playbook
 
 AUTH_PASS = "callout-service-pass"
 
@@ -78,24 +77,7 @@ def _run_role(tmp, callout, accounts=None, port=None, mport=None):
         callout=json.dumps(callout),
     )
     (d / "play.yml").write_text(text)
-    proc = subprocess.run(
-        [
-            os.path.join(BIN, "ansible-playbook"),
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "-e",
-            f"ansible_python_interpreter={sys.executable}",
-            str(d / "play.yml"),
-        ],
-        cwd=ROOT,
-        env=ansible_env(d),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    proc = run_playbook(d, str(d / "play.yml"))
     return d, proc.returncode, " ".join((proc.stdout + proc.stderr).split())
 
 

@@ -18,35 +18,17 @@ import base64
 import json
 import os
 import subprocess
-import sys
 import time
 
 import nats
 import pytest
-from integration_helpers import BIN, ROOT, ansible_env, free_port, nats_server
+from integration_helpers import free_port, nats_server, run_playbook
 
 
 def _ansible_playbook(tmp, text):
     path = tmp / f"playbook-{time.monotonic_ns()}.yml"
     path.write_text(text)
-    proc = subprocess.run(
-        [
-            os.path.join(BIN, "ansible-playbook"),
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "-e",
-            f"ansible_python_interpreter={sys.executable}",
-            str(path),
-        ],
-        cwd=ROOT,
-        env=ansible_env(tmp),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    proc = run_playbook(tmp, str(path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
 

@@ -19,6 +19,7 @@ import sys
 import pytest
 from ansible_collections.hardened.nats.plugins.module_utils import _nats_jwt as nj
 from ansible_collections.hardened.nats.plugins.module_utils import _nats_keys as keys
+from integration_helpers import run_playbook
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -155,32 +156,7 @@ PLAYBOOK = """
 def _run_playbook(tmp, text):
     path = tmp / "playbook.yml"
     path.write_text(text)
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-        ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-local"),
-        ANSIBLE_HOME=str(tmp / "ansible-home"),
-        ANSIBLE_NOCOLOR="1",
-        PATH=BIN + os.pathsep + env.get("PATH", ""),
-    )
-    proc = subprocess.run(
-        [
-            os.path.join(BIN, "ansible-playbook"),
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "-e",
-            f"ansible_python_interpreter={sys.executable}",
-            str(path),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    proc = run_playbook(tmp, str(path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -31,49 +31,22 @@ def addr(name):
     return f"nats://{natstest.container_ip(name)}:4222"
 
 
+def _login(user, password):
+    """user and password for nats.connect; a known user's password comes from PASSWORDS."""
+    if not user:
+        return {}
+    return {"user": user, "password": PASSWORDS[user] if password is None else password}
+
+
 async def connect(node, user=None, password=None, errors=None, **kw):
-    async def on_error(e):
-        if errors is not None:
-            errors.append(str(e))
-
-    if user and password is None:
-        password = PASSWORDS[user]
-    return await nats.connect(
-        addr(node),
-        user=user,
-        password=password,
-        allow_reconnect=False,
-        max_reconnect_attempts=0,
-        connect_timeout=3,
-        error_cb=on_error,
-        **kw,
-    )
+    return await natstest.connect(addr(node), errors=errors, **_login(user, password), **kw)
 
 
-def refusal(node, **kw):
-    async def go():
-        errors = []
-        try:
-            nc = await connect(node, errors=errors, **kw)
-        except Exception as exc:  # noqa: BLE001 - any refusal counts; callers check the text
-            errors.append(str(exc))
-            return " ".join(errors).lower()
-        await nc.close()
-        return None
-
-    return natstest.run(go())
+def refusal(node, user=None, password=None, **kw):
+    return natstest.refusal(addr(node), **_login(user, password), **kw)
 
 
-async def deliver(sub, pub_nc, subject, tries=50):
-    """Publish until the subscription sees it (interest crosses routes asynchronously)."""
-    for i in range(tries):
-        await pub_nc.publish(subject, f"m-{i}".encode())
-        await pub_nc.flush()
-        try:
-            return (await sub.next_msg(timeout=0.2)).data
-        except nats.errors.TimeoutError:
-            continue
-    return None
+deliver = natstest.deliver
 
 
 def test_three_nodes_full_mesh():

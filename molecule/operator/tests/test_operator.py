@@ -39,38 +39,14 @@ def addr(name):
 
 
 async def connect(node, errors=None, **kw):
-    async def on_error(e):
-        if errors is not None:
-            errors.append(str(e))
-
-    return await nats.connect(
-        addr(node), allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=3, error_cb=on_error, **kw
-    )
+    return await natstest.connect(addr(node), errors=errors, **kw)
 
 
 def refusal(node, **kw):
-    async def go():
-        errors = []
-        try:
-            nc = await connect(node, errors=errors, **kw)
-        except Exception as exc:  # noqa: BLE001 - any refusal counts; callers check the text
-            errors.append(str(exc))
-            return " ".join(errors).lower()
-        await nc.close()
-        return None
-
-    return natstest.run(go())
+    return natstest.refusal(addr(node), **kw)
 
 
-async def deliver(sub, pub_nc, subject, tries=50):
-    for i in range(tries):
-        await pub_nc.publish(subject, f"m-{i}".encode())
-        await pub_nc.flush()
-        try:
-            return (await sub.next_msg(timeout=0.2)).data
-        except nats.errors.TimeoutError:
-            continue
-    return None
+deliver = natstest.deliver
 
 
 def test_three_nodes_full_mesh():
