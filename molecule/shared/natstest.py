@@ -53,11 +53,18 @@ def container_ip(name):
     raise AssertionError(f"{name} has no IP address: {out}")
 
 
-def monitor(host, path, port=8222):
-    """GET a monitoring endpoint from inside the node (it listens on 127.0.0.1 only)."""
+def monitor(host, path, port=8222, ca=None):
+    """GET a monitoring endpoint from inside the node (it listens on 127.0.0.1 only).
+
+    Over https, verified with the CA file on the node, when ``ca`` or the scenario's
+    NATS_TEST_MONITOR_CA (verifier env) names one; ``ca=""`` forces http.
+    """
+    ca = os.environ.get("NATS_TEST_MONITOR_CA", "") if ca is None else ca
+    scheme, context = ("https", f"ssl.create_default_context(cafile='{ca}')") if ca else ("http", "None")
     code = (
-        "import urllib.request,sys;"
-        f"sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:{port}{path}',timeout=5).read().decode())"
+        "import urllib.request,ssl,sys;"
+        f"sys.stdout.write(urllib.request.urlopen('{scheme}://127.0.0.1:{port}{path}',timeout=5,"
+        f"context={context}).read().decode())"
     )
     return json.loads(host.check_output(f'python3 -c "{code}"'))
 

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import ssl
-import urllib.error
-import urllib.request
+import urllib.parse
 
 VARZ_KEYS = (
     "server_id",
@@ -33,30 +34,56 @@ class MonitorError(Exception):
     """The monitoring endpoint did not answer as expected."""
 
 
-def fetch_json(base_url, path, timeout=2.0, ca_file=None, insecure=False):
-    """GET base_url + path and decode its JSON body."""
+class _HTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to one address, verifying the certificate against another name (SNI too)."""
+
+    def __init__(self, host, port, server_name, **kwargs):
+        super().__init__(host, port, **kwargs)
+        self._server_name = server_name
+
+    def connect(self):
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self._server_name)
+
+
+def _connection(url, timeout, ca_file, insecure, server_name):
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "http":
+        return http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+    if parts.scheme != "https":
+        raise MonitorError(f"{url}: not an http or https URL")
+    context = ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return _HTTPSConnection(
+        parts.hostname, parts.port or 443, server_name or parts.hostname, timeout=timeout, context=context
+    )
+
+
+def fetch_json(base_url, path, timeout=2.0, ca_file=None, insecure=False, server_name=None):
+    """GET base_url + path and decode its JSON body (an error status with a JSON body is returned too).
+
+    An https certificate is verified with ca_file (else the system's trust store) against
+    server_name, or against the URL's host when server_name is not given.
+    """
     url = base_url.rstrip("/") + path
-    context = None
-    if url.startswith("https://"):
-        context = ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
-        if insecure:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
     try:
-        with urllib.request.urlopen(url, timeout=timeout, context=context) as resp:  # noqa: S310 - monitor URL
-            body = resp.read()
-    except urllib.error.HTTPError as exc:
-        body = exc.read()
+        conn = _connection(url, timeout, ca_file, insecure, server_name)
         try:
-            return json.loads(body)
-        except ValueError:
-            raise MonitorError(f"{url}: HTTP {exc.code}") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise MonitorError(f"{url}: {getattr(exc, 'reason', exc)}") from exc
+            conn.request("GET", urllib.parse.urlsplit(url)._replace(scheme="", netloc="").geturl() or "/")
+            resp = conn.getresponse()
+            status, body = resp.status, resp.read()
+        finally:
+            conn.close()
+    except ssl.SSLError as exc:
+        raise MonitorError(f"{url}: TLS: {getattr(exc, 'reason', None) or exc}") from exc
+    except (http.client.HTTPException, OSError, ValueError) as exc:
+        raise MonitorError(f"{url}: {exc}") from exc
     try:
         return json.loads(body)
     except ValueError as exc:
-        raise MonitorError(f"{url}: not JSON") from exc
+        raise MonitorError(f"{url}: HTTP {status}" if status != 200 else f"{url}: not JSON") from exc
 
 
 def varz_summary(varz):

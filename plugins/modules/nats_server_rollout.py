@@ -70,6 +70,9 @@ options:
     description:
       - The settings nats-server cannot reload, as rendered for this node (O(action=plan)). A difference between
         the staged and the live record makes the action a restart. Not secret; written as JSON.
+      - A C(monitor_url) key in it names where the server's monitoring listens. Every action reads the live
+        record's C(monitor_url) whenever O(monitor_url) does not answer, so a node whose monitoring port, host or
+        scheme changes (a restart-only change) is still judged at its old address until it is restarted.
     type: dict
   group:
     description: Group that owns C(staged/restart-settings.json) (root owns it, mode 0640).
@@ -110,8 +113,16 @@ options:
     type: str
     default: http://127.0.0.1:8222
   monitor_ca_file:
-    description: CA file to verify an https monitoring listener.
+    description:
+      - CA file (on the node) that verifies the certificate of an https monitoring listener. Without it the
+        system's trust store is used.
     type: path
+  monitor_server_name:
+    description:
+      - Name the certificate of an https monitoring listener is verified against (and sent as SNI), when it is
+        not the host of O(monitor_url); for a certificate without C(IP:127.0.0.1) reached on the loopback address.
+    type: str
+    default: ""
   expected_digest:
     description:
       - The C(sha256:...) digest that C(nats-server -t) printed for the staged config. The node must report it
@@ -294,19 +305,42 @@ class Node:
         self.module = module
         self.params = module.params
         self.url = self.params["monitor_url"]
-        self.ca_file = self.params["monitor_ca_file"]
         self.name = self.params["node"] or self.url
+
+    @property
+    def previous_url(self):
+        """Where the running server's monitoring answers until its restart (the live restart record)."""
+        live = _read(os.path.join(self.params["config_dir"], SETTINGS))
+        return _record_value(live, "monitor_url")
+
+    def fetch(self, path, url=None):
+        return fetch_json(
+            url or self.url,
+            path,
+            ca_file=self.params["monitor_ca_file"],
+            server_name=self.params["monitor_server_name"] or None,
+        )
 
     def read(self):
         """One read of /varz, /healthz and /routez; never raises."""
         state = {"reachable": False, "varz": {}, "healthz": None, "routes": [], "error": ""}
+        url = self.url
         try:
-            state["varz"] = varz_summary(fetch_json(self.url, "/varz", ca_file=self.ca_file))
+            try:
+                varz = self.fetch("/varz")
+            except MonitorError:
+                previous = self.previous_url
+                if not previous or previous == self.url:
+                    raise
+                url = previous
+                varz = self.fetch("/varz", url)
+            state["varz"] = varz_summary(varz)
             state["reachable"] = True
-            state["healthz"] = fetch_json(self.url, "/healthz", ca_file=self.ca_file)
-            state["routes"] = route_names(fetch_json(self.url, "/routez", ca_file=self.ca_file))
+            state["healthz"] = self.fetch("/healthz", url)
+            state["routes"] = route_names(self.fetch("/routez", url))
         except MonitorError as exc:
             state["error"] = str(exc)
+        state["url"] = url
         expected = set(self.params["expected_routes"])
         state["missing_routes"] = sorted(expected - set(state["routes"]))
         state["healthy"] = state["reachable"] and healthz_ok(state["healthz"]) and not state["missing_routes"]
@@ -319,9 +353,9 @@ class Node:
         problems, summary = [], {}
         if state["reachable"]:
             try:
-                if not healthz_ok(fetch_json(self.url, HEALTHZ_JS_PATH, ca_file=self.ca_file)):
+                if not healthz_ok(self.fetch(HEALTHZ_JS_PATH, state["url"])):
                     problems.append("healthz?js-enabled-only=true not ok")
-                jsz = fetch_json(self.url, JSZ_PATH, ca_file=self.ca_file)
+                jsz = self.fetch(JSZ_PATH, state["url"])
                 summary = jetstream_summary(jsz)
                 problems += jetstream_problems(
                     jsz,
@@ -547,6 +581,15 @@ def plan(module, node):
     module.exit_json(**result)
 
 
+def _record_value(record, key):
+    """One string value of a restart-settings record (JSON bytes), or ""."""
+    try:
+        value = json.loads(record or b"{}").get(key, "")
+    except (ValueError, AttributeError):
+        return ""
+    return value if isinstance(value, str) else ""
+
+
 def _gid(module, group):
     try:
         return grp.getgrnam(group).gr_gid
@@ -579,6 +622,7 @@ def main():
             config_dir=dict(type="path", default="/etc/nats-server"),
             monitor_url=dict(type="str", default="http://127.0.0.1:8222"),
             monitor_ca_file=dict(type="path"),
+            monitor_server_name=dict(type="str", default=""),
             expected_digest=dict(type="str", default=""),
             expected_routes=dict(type="list", elements="str", default=[]),
             timeout=dict(type="float", default=60.0),

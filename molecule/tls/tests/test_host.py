@@ -58,3 +58,28 @@ def test_config_valid_and_running(host):
     assert varz["tls_required"] is True
     assert varz["tls_verify"] is True
     assert varz["cluster"]["tls_required"] is True
+
+
+def test_monitoring_is_https_only(host):
+    """https with the cluster's CA and no client certificate (verify_and_map does not apply to monitoring);
+    plain http on the same port gets no endpoint, and without the CA the certificate is not trusted."""
+    import natstest
+
+    varz = natstest.monitor(host, "/varz")
+    assert varz["https_port"] == 8222
+    assert varz.get("http_port", 0) == 0
+    probe = (
+        "import urllib.request,urllib.error,ssl\n"
+        "plain, system = 'http://127.0.0.1:8222/varz', 'https://127.0.0.1:8222/varz'\n"
+        "for url, ctx in ((plain, None), (system, ssl.create_default_context())):\n"
+        "    try:\n"
+        "        urllib.request.urlopen(url, timeout=5, context=ctx)\n"
+        "        print(url, 'served')\n"
+        "    except urllib.error.HTTPError as exc:\n"
+        "        print(url, 'HTTP', exc.code)\n"
+        "    except Exception as exc:\n"
+        "        print(url, 'refused', type(exc).__name__, getattr(exc, 'reason', ''))\n"
+    )
+    out = host.check_output("python3 -c %s", probe)
+    assert "http://127.0.0.1:8222/varz HTTP 400" in out, out
+    assert "https://127.0.0.1:8222/varz refused" in out and "CERTIFICATE_VERIFY_FAILED" in out, out

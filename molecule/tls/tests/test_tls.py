@@ -1,6 +1,7 @@
 """From the controller: mTLS clients mapped to users, refused clients, TLS routes."""
 
 import datetime
+import json
 import os
 import socket
 import ssl
@@ -260,3 +261,29 @@ def test_client_certificate_cannot_join_as_a_route(with_password, joins):
     assert seen is joins, log[-2000:]
     if not joins:
         assert "authorization violation" in log.lower(), log[-2000:]
+
+
+def _switch_monitoring(tls):
+    """Run site.yml with https monitoring on or off; return each node's /varz and /routez, and the output."""
+    run = natstest.ansible_playbook("-e", json.dumps({"nats_server_monitor_tls": tls}), "site.yml")
+    assert run.returncode == 0, (run.stdout + run.stderr)[-6000:]
+    ca = None if tls else ""  # None: the scenario's CA (https); "": plain http
+    read = {n: (natstest.monitor(host(n), "/varz", ca=ca), natstest.monitor(host(n), "/routez", ca=ca)) for n in NODES}
+    return read, run.stdout
+
+
+def test_monitoring_switches_to_http_and_back_node_by_node():
+    """Turning https off and on again is restart-only: each node, in turn, is read at its old address
+    until its restart and proven at the new one (last: it leaves the cluster as converged)."""
+    started = {n: natstest.monitor(host(n), "/varz")["start"] for n in NODES}
+    for tls in (False, True):
+        read, out = _switch_monitoring(tls)
+        for name in NODES:
+            varz, routez = read[name]
+            assert f"roll out {name}" in out, out[-4000:]
+            assert varz["start"] != started[name], f"{name} was not restarted"
+            ports = (varz.get("https_port", 0), varz.get("http_port", 0))
+            assert ports == ((8222, 0) if tls else (0, 8222)), (name, ports)
+            peers = sorted({r["remote_name"] for r in routez.get("routes") or []})
+            assert peers == sorted(n for n in NODES if n != name), (name, peers)
+            started[name] = varz["start"]
