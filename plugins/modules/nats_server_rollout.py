@@ -62,8 +62,9 @@ options:
   files:
     description:
       - More files of the config set to stage beside O(config) (O(action=plan)), name to content, written like
-        O(config); a name mapped to C(null) is removed from C(staged). For files that nats-server.conf includes,
-        such as the JetStream key. Secret; never returned or logged.
+        O(config); a name mapped to C(null) is removed from C(staged), and its live copy, when there is one, is
+        removed by the rollout that makes the staged set live (a C(.remove.NAME) note in C(staged) until then).
+        For files that nats-server.conf includes, such as the JetStream key. Secret; never returned or logged.
     type: dict
     default: {}
   restart_settings:
@@ -294,6 +295,7 @@ from ansible_collections.hardened.nats.plugins.module_utils._nats_monitor import
 )
 
 MARKER = "restart-required"
+REMOVE_PREFIX = ".remove."
 SETTINGS = "restart-settings.json"
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 # nats-server -t quotes the offending value; long quoted values can be secrets.
@@ -447,6 +449,13 @@ class Node:
             src = os.path.join(staged_dir, name)
             if not os.path.isfile(src) or os.path.islink(src):
                 continue
+            if name.startswith(REMOVE_PREFIX):
+                # A file the config set no longer has (files: NAME: null): its live copy goes too.
+                live = os.path.join(config_dir, name[len(REMOVE_PREFIX) :])
+                if os.path.lexists(live):
+                    os.unlink(live)
+                os.unlink(src)
+                continue
             st = os.stat(src)
             fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=config_dir)
             try:
@@ -518,19 +527,28 @@ def plan(module, node):
     if params["config"] is not None:
         staged[params["config_file"]] = params["config"]
     for name, text in sorted(staged.items()):
-        if os.path.basename(name) != name or name in (SETTINGS, MARKER):
+        if os.path.basename(name) != name or name in (SETTINGS, MARKER) or name.startswith(REMOVE_PREFIX):
             module.fail_json(msg=f"files: {name!r} is not a plain file name of the config set")
         path = os.path.join(staged_dir, name)
         content = None if text is None else str(text).encode()
         if _read(path) != content:
             result["changed"] = True
             result["changes"].append(f"staged {name} " + ("removed" if content is None else "written"))
-            if module.check_mode:
-                continue
-            if content is None:
-                os.unlink(path)
-            else:
-                _write_atomic(path, content, 0, _gid(module, params["group"]), 0o640)
+            if not module.check_mode:
+                if content is None:
+                    os.unlink(path)
+                else:
+                    _write_atomic(path, content, 0, _gid(module, params["group"]), 0o640)
+        note = os.path.join(staged_dir, REMOVE_PREFIX + name)
+        wanted = content is None and os.path.lexists(os.path.join(config_dir, name))
+        if wanted != os.path.exists(note):
+            result["changed"] = True
+            result["changes"].append(f"staged {REMOVE_PREFIX}{name} " + ("written" if wanted else "removed"))
+            if not module.check_mode:
+                if wanted:
+                    _write_atomic(note, b"", 0, 0, 0o600)
+                else:
+                    os.unlink(note)
     if not module.check_mode:
         rc, out, err = module.run_command([params["binary"], "-t", "-c", config_path], check_rc=False)
         text = f"{err} {out}".strip()
@@ -563,7 +581,8 @@ def plan(module, node):
         if os.path.isfile(src) and not os.path.islink(src) and _read(src) != _read(os.path.join(config_dir, name)):
             differs = True
     for name, text in staged.items():
-        if text is not None and str(text).encode() != _read(os.path.join(config_dir, name)):
+        live = _read(os.path.join(config_dir, name))
+        if (text is None and live is not None) or (text is not None and str(text).encode() != live):
             differs = True
     restart_needed = record != _read(os.path.join(config_dir, SETTINGS))
     restart_needed = restart_needed or os.path.exists(marker) or (module.check_mode and params["restart_required"])

@@ -33,6 +33,10 @@ def test_jetstream_off_then_on_again_node_by_node():
     assert all(jsz(n).get("disabled") for n in NODES)
     middle = {n: started(n) for n in NODES}
     assert all(middle[n] != before[n] for n in NODES)
+    # the encryption key left the node with the config that used it
+    for name in NODES:
+        left = natstest.podman("exec", name, "ls", "-A", "/etc/nats-server", "/etc/nats-server/staged").stdout
+        assert "jetstream-key.conf" not in left and ".remove." not in left, (name, left)
 
     for name in NODES:  # nothing to keep: JetStream starts over on empty stores
         natstest.podman("exec", name, "rm", "-rf", f"{STORE}/jetstream")

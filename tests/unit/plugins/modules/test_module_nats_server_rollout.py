@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import time
+import types
 
 import pytest
 from ansible_collections.hardened.nats.plugins.modules import nats_server_rollout
@@ -178,3 +179,31 @@ def test_plan_redaction_keeps_field_names():
     redacted = nats_server_rollout.QUOTED_RE.sub('"<redacted>"', text)
     assert 'field "no_such_option_with_a_long_name"' in redacted
     assert "abcdefghijklmnop" not in redacted
+
+
+def test_plan_removed_file_goes_live_only_with_the_rollout(run_module, tmp_path):
+    """files: NAME: null drops the staged copy and notes the live one for removal; promote removes both."""
+    config_dir = _config_dir(tmp_path, live=VALID, staged=VALID)
+    (config_dir / "jetstream-key.conf").write_text('key: "old-key-material"\n')
+    (config_dir / "staged" / "jetstream-key.conf").write_text('key: "old-key-material"\n')
+    args = _plan_args(config_dir, config=VALID, files={"jetstream-key.conf": None}, enable=False)
+    result = run_module(nats_server_rollout.main, args)
+    assert result["changes"] == ["staged jetstream-key.conf removed", "staged .remove.jetstream-key.conf written"]
+    assert not (config_dir / "staged" / "jetstream-key.conf").exists()
+    # the running server still has its key until the rollout makes the staged set live
+    assert (config_dir / "jetstream-key.conf").exists()
+    assert run_module(nats_server_rollout.main, args)["changed"] is False
+
+    node = nats_server_rollout.Node(
+        types.SimpleNamespace(params={"config_dir": str(config_dir), "monitor_url": "", "node": "n"})
+    )
+    node.promote()
+    assert not (config_dir / "jetstream-key.conf").exists()
+    assert sorted(p.name for p in (config_dir / "staged").iterdir()) == ["nats-server.conf"]
+    assert run_module(nats_server_rollout.main, args)["changed"] is False
+
+
+def test_plan_refuses_a_file_named_like_a_removal_note(run_module, tmp_path):
+    config_dir = _config_dir(tmp_path, live=VALID)
+    result = run_module(nats_server_rollout.main, _plan_args(config_dir, config=VALID, files={".remove.x": "y"}))
+    assert result.failed
