@@ -1,4 +1,4 @@
-"""Every credential module documents itself: ansible-doc renders it, and the docs match the code."""
+"""Every module, role entry point and filter documents itself: ansible-doc renders it, and the docs match the code."""
 
 from __future__ import annotations
 
@@ -84,3 +84,39 @@ def test_documented_options_match_argument_spec(name, tmp_path, run_module):
     supported = result["msg"].split("Supported parameters include:")[1].strip().rstrip(").").split(", ")
     supported = {item.split(" ")[0].strip("()") for item in supported}
     assert documented == supported
+
+
+ROLES = sorted(os.listdir(os.path.join(ROOT, "roles")))
+FILTERS = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "filter")) if name.endswith(".py"))
+
+
+def _ansible_doc(tmp_path, *args):
+    return subprocess.run(
+        [os.path.join(BIN, "ansible-doc"), *args],
+        cwd=ROOT,
+        env=ansible_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_ansible_doc_renders_every_role_entry_point(role, tmp_path):
+    with open(os.path.join(ROOT, "roles", role, "meta", "argument_specs.yml")) as fh:
+        entry_points = yaml.safe_load(fh)["argument_specs"]
+    proc = _ansible_doc(tmp_path, "-t", "role", "--json", f"hardened.nats.{role}")
+    assert proc.returncode == 0, proc.stderr
+    rendered = json.loads(proc.stdout)[f"hardened.nats.{role}"]["entry_points"]
+    assert sorted(rendered) == sorted(entry_points)
+    for name, spec in entry_points.items():
+        assert sorted(rendered[name]["options"]) == sorted(spec["options"]), name
+
+
+@pytest.mark.parametrize("name", FILTERS)
+def test_ansible_doc_renders_every_filter(name, tmp_path):
+    proc = _ansible_doc(tmp_path, "-t", "filter", f"hardened.nats.{name}")
+    assert proc.returncode == 0, proc.stderr
+    assert f"hardened.nats.{name}" in proc.stdout
+    assert "EXAMPLES" in proc.stdout and "ERROR" not in proc.stderr
