@@ -124,6 +124,7 @@ def ansible_playbook(*args, timeout=600):
         timeout=timeout,
         env=env,
         cwd=PROJECT,
+        check=False,
     )
 
 
