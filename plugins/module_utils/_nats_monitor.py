@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import ssl
 import urllib.error
-import urllib.request
+
+from ansible.module_utils.urls import Request
 
 VARZ_KEYS = (
     "server_id",
@@ -43,7 +44,8 @@ def fetch_json(base_url, path, timeout=2.0, ca_file=None, insecure=False):
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
     try:
-        with urllib.request.urlopen(url, timeout=timeout, context=context) as resp:  # noqa: S310 - monitor URL
+        # Ansible's HTTP client: no credentials from ~/.netrc, proxies from the environment as urllib has them.
+        with Request(use_netrc=False).open("GET", url, timeout=timeout, context=context) as resp:
             body = resp.read()
     except urllib.error.HTTPError as exc:
         body = exc.read()
