@@ -5,6 +5,7 @@
 #   scripts/sanity.sh                   every sanity test
 #   scripts/sanity.sh --test pylint     extra arguments go to ansible-test sanity
 #   SANITY_JUNIT_DIR=DIR scripts/sanity.sh   also copy the JUnit results to DIR
+#                                            (relative to the repository root)
 #
 # The collection is tested as a copy of the files git knows (tracked, plus
 # untracked ones that are not ignored) under
@@ -30,10 +31,11 @@ fi
 # ansible-test puts pip into each new sanity environment with a get-pip script
 # it would download from outside the package registries; ours does the same
 # from ensurepip and PyPI (scripts/ansible-test-get-pip.py says why and how).
-pip_version=$(python -c '
+py_version=$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+pip_version=$(python -c "
 import types
 from ansible_test._internal.python_requirements import get_venv_packages
-print(get_venv_packages(types.SimpleNamespace(version="3.11"))["pip"])')
+print(get_venv_packages(types.SimpleNamespace(version='$py_version'))['pip'])")
 cache=$HOME/.ansible/test/cache
 get_pip=$cache/get_pip_${pip_version//./_}.py
 mkdir -p "$cache"
@@ -57,15 +59,26 @@ git ls-files -z --cached --others --exclude-standard |
 # where build/ is ignored, and see no file to test.
 git init -q "$tree"
 
-status=0
-(cd "$tree" && ansible-test sanity --python 3.11 --color no --junit "$@") || status=$?
+# A sanity test that cannot run (a missing program, a disabled test) is only a
+# warning to ansible-test; here it fails the run.
+log=build/sanity/sanity.log
+set +e
+(cd "$tree" && ansible-test sanity --python "$py_version" --color no --junit "$@") 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" -eq 0 ] && grep -E '^WARNING: (Required program|Skipping)' "$log"; then
+  echo "sanity: a sanity test did not run (see the warning above)" >&2
+  status=1
+fi
 if [ -n "${SANITY_JUNIT_DIR:-}" ]; then
   mkdir -p "$SANITY_JUNIT_DIR"
   for f in "$tree"/tests/output/junit/*.xml; do
     if [ -e "$f" ]; then cp "$f" "$SANITY_JUNIT_DIR/sanity-${f##*/}"; fi
   done
 fi
-if [ "$status" -ne 0 ]; then
+if [ "$status" -eq 0 ]; then
+  echo "sanity: passed"
+else
   echo "sanity: FAILED (exit $status)" >&2
 fi
 exit "$status"
