@@ -7,8 +7,8 @@
 #   SANITY_JUNIT_DIR=DIR scripts/sanity.sh   also copy the JUnit results to DIR
 #                                            (relative to the repository root)
 #
-# The collection is tested as a copy of the files git knows (tracked, plus
-# untracked ones that are not ignored) under
+# The collection is tested as a copy of the files git tracks (as they are in
+# the working tree; a new file counts once it is staged) under
 # build/sanity/ansible_collections/hardened/nats: ansible-test wants the
 # collection at .../ansible_collections/NAMESPACE/NAME and takes the real path
 # of the working directory, so the .collections symlink to this checkout does
@@ -51,7 +51,7 @@ fi
 tree=build/sanity/ansible_collections/hardened/nats
 rm -rf "$tree"
 mkdir -p "$tree"
-git ls-files -z --cached --others --exclude-standard |
+git ls-files -z --cached |
   while IFS= read -r -d '' f; do if [ -e "$f" ]; then printf '%s\0' "$f"; fi; done |
   tar --null -T - -cf - | tar -xf - -C "$tree"
 # A repository of its own (nothing committed): ansible-test looks for version
