@@ -73,7 +73,7 @@ fi
 if [ -n "${SANITY_JUNIT_DIR:-}" ]; then
   mkdir -p "$SANITY_JUNIT_DIR"
   for f in "$tree"/tests/output/junit/*.xml; do
-    if [ -e "$f" ]; then cp "$f" "$SANITY_JUNIT_DIR/sanity-${f##*/}"; fi
+    if [ -e "$f" ]; then cp "$f" "$SANITY_JUNIT_DIR/"; fi
   done
 fi
 if [ "$status" -eq 0 ]; then
