@@ -43,8 +43,8 @@ if ! cmp -s scripts/ansible-test-get-pip.py "$get_pip"; then
   if [ -e "$get_pip" ] && ! grep -q '^# hardened.nats: offline stand-in' "$get_pip"; then
     echo "sanity: using the get-pip script already in $get_pip"
   else
-    cp scripts/ansible-test-get-pip.py "$get_pip.tmp"
-    mv "$get_pip.tmp" "$get_pip"
+    cp scripts/ansible-test-get-pip.py "$get_pip.$$"
+    mv "$get_pip.$$" "$get_pip"
   fi
 fi
 
