@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Time hardened.nats.nats_bcrypt on 1,000 users, first run and rerun, through ansible-playbook.
 
 Both runs go through ansible-playbook, so Ansible's own overhead is in the figures. The

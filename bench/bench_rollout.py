@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Rolling reload: time per node through site.yml for 3 and 5 hosts, against the floor.
 
 For each size, fresh podman hosts on their own network, one converge of site.yml,
@@ -73,6 +73,7 @@ def playbook(inventory, json_output=False):
         env=env,
         cwd=ROOT,
         timeout=900,
+        check=False,
     )
     elapsed = time.monotonic() - start
     if result.returncode != 0:
@@ -110,9 +111,9 @@ def rollout_figures(json_stdout):
     return {
         "handler": rollout[1] - check[0],
         "check": check[1] - check[0],
-        "tasks": [window for window, _, _ in nodes],
-        "module": [elapsed for _, elapsed, _ in nodes],
-        "actions": sorted({action for _, _, action in nodes}),
+        "tasks": [window for window, _elapsed, _action in nodes],
+        "module": [elapsed for _window, elapsed, _action in nodes],
+        "actions": sorted({action for _window, _elapsed, action in nodes}),
     }
 
 
@@ -149,7 +150,7 @@ def measure(count, floor_runs):
     try:
         hosts_up(count)
         write_inventory(inventory, hosts, tmp, mirror, route_password, 60000)
-        converge, _ = playbook(inventory)
+        converge, _out = playbook(inventory)
         write_inventory(inventory, hosts, tmp, mirror, route_password, 60001)
         total, out = playbook(inventory, json_output=True)
         figures = rollout_figures(out)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts: the project's tools and podman settings.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PATH="$root/.venv/bin:$PATH"

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Write docs/<role>.md for every role from its meta/argument_specs.yml.
 
 scripts/gen-role-docs.py          write the pages

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Sum the JUnit XML files of one test run; fail when nothing ran or anything failed."""
 
 import glob

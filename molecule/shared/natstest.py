@@ -131,6 +131,7 @@ def ansible_playbook(*args, timeout=600):
         timeout=timeout,
         env=env,
         cwd=PROJECT,
+        check=False,
     )
 
 

@@ -12,7 +12,7 @@ class ModuleDocFragment:
 attributes:
   idempotent:
     description:
-      - When run again with the same inputs, the module reports O(changed=false) and rewrites nothing.
+      - When run again with the same inputs, the module reports RV(ignore:changed=false) and rewrites nothing.
 notes:
   - "This module keeps key material on the host it runs on. Run it on the Ansible controller
     (C(delegate_to: localhost) and C(run_once: true)), never on a managed node, and keep the
@@ -33,4 +33,13 @@ options:
         and an existing file with another mode is set back to C(0600) (that counts as a change).
     type: path
     required: true
+"""
+
+    # The idempotent attribute, which ansible.builtin.action_common_attributes does not
+    # describe, for the modules that do not use the credential fragment above.
+    ATTRIBUTES = r"""
+attributes:
+  idempotent:
+    description:
+      - When run again with the same inputs, the module reports RV(ignore:changed=false) and changes nothing.
 """

@@ -74,7 +74,7 @@ def crc16(data):
     crc = 0
     for byte in bytearray(data):
         crc ^= byte << 8
-        for _ in range(8):
+        for _bit in range(8):
             if crc & 0x8000:
                 crc = ((crc << 1) ^ 0x1021) & 0xFFFF
             else:

@@ -20,7 +20,7 @@ description:
     certificate (it sends no secret). A server that requires a client certificate refuses the handshake;
     that is reported as RV(anonymous=refused).
   - "Run it where an attacker would be, usually the controller (C(delegate_to: localhost))."
-author: hardened.nats contributors
+author: hardened.nats contributors (!UNKNOWN)
 options:
   host:
     description: Address of the client listener.
@@ -36,6 +36,7 @@ options:
     default: 5
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - hardened.nats.common.attributes
 attributes:
   check_mode:
     support: full
@@ -44,7 +45,7 @@ attributes:
     support: none
   idempotent:
     support: full
-    details: It only connects and disconnects, and always reports O(changed=false).
+    details: It only connects and disconnects, and always reports RV(ignore:changed=false).
   platform:
     platforms: posix
 notes:

@@ -17,7 +17,7 @@ description:
     reload every server. This module keeps a B(store) on the controller instead, keyed by
     O(name). For each name it records the hash and a verifier of the secret that produced it.
     On a rerun with the same secret the verifier matches, the stored hash is returned with
-    O(changed=false) and no bcrypt work is done, so a thousand unchanged users cost
+    RV(ignore:changed=false) and no bcrypt work is done, so a thousand unchanged users cost
     milliseconds, not minutes. A new or changed secret, or a changed O(cost), is hashed anew.
   - 'Store design: the directory O(store) (mode C(0700)) holds C(hashes.json) (mode C(0600)),
     C({"version": 1, "entries": {NAME: {"hash": "$2a$...", "verifier": HEX}}}), and, unless
@@ -99,7 +99,7 @@ seealso:
   - module: hardened.nats.nats_nkey
   - module: hardened.nats.nats_jwt
 author:
-  - hardened.nats contributors
+  - hardened.nats contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -345,7 +345,7 @@ seealso:
     description: The reference implementation of the claims.
     link: https://github.com/nats-io/jwt
 author:
-  - hardened.nats contributors
+  - hardened.nats contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -674,7 +674,7 @@ def main():
                     "token_req": {"type": "bool"},
                     "response_type": {"type": "str", "choices": ["Singleton", "Stream", "Chunked"]},
                     "response_threshold": {"type": "raw"},
-                    "account_token_position": {"type": "int"},
+                    "account_token_position": {"type": "int", "no_log": False},  # a subject token index, no secret
                     "advertise": {"type": "bool"},
                     "allow_trace": {"type": "bool"},
                     "description": {"type": "str"},

@@ -54,7 +54,7 @@ seealso:
   - module: hardened.nats.nats_jwt
   - module: hardened.nats.nats_bcrypt
 author:
-  - hardened.nats contributors
+  - hardened.nats contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

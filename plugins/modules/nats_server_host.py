@@ -19,7 +19,7 @@ description:
   - Uses C(groupadd), C(useradd) and C(usermod) from shadow-utils, as the builtin modules do on Linux.
     An existing user whose primary group, home or shell differs is corrected with C(usermod); its UID is
     never changed.
-author: hardened.nats contributors
+author: hardened.nats contributors (!UNKNOWN)
 options:
   user:
     description: Name of the system user nats-server runs as.
@@ -62,6 +62,7 @@ options:
         required: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - hardened.nats.common.attributes
 attributes:
   check_mode:
     support: full

@@ -25,7 +25,7 @@ description:
     C(Plaintext passwords detected) and C(DO NOT USE IN PRODUCTION), and returns which were found (not the
     lines)."
   - Read-only; it never changes anything.
-author: hardened.nats contributors
+author: hardened.nats contributors (!UNKNOWN)
 options:
   monitor_url:
     description:
@@ -65,6 +65,7 @@ options:
     default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - hardened.nats.common.attributes
 attributes:
   check_mode:
     support: full
@@ -73,7 +74,7 @@ attributes:
     support: none
   idempotent:
     support: full
-    details: It only reads and always reports O(changed=false).
+    details: It only reads and always reports RV(ignore:changed=false).
   platform:
     platforms: posix
 notes:
@@ -153,6 +154,13 @@ process:
       flags were used.
   type: dict
   returned: when discover is true
+  contains:
+    cmdline_secrets:
+      description: Which of C(--pass), C(--auth) and C(--user) the command line of the audited process uses (never
+        their values).
+      type: list
+      elements: str
+      returned: when a nats-server process was found
 config_file:
   description: The config file summarised, or an empty string.
   type: str

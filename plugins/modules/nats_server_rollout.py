@@ -38,7 +38,7 @@ description:
     of the cluster before a node is touched (not judging that node's replicas, O(jetstream_ignore)) and after it is
     back; together these prove every stream keeps its quorum, and a rollout never takes a second replica down.
   - The roles call it from their rolling handler, one node at a time.
-author: hardened.nats contributors
+author: hardened.nats contributors (!UNKNOWN)
 options:
   action:
     description: What to do.
@@ -168,6 +168,7 @@ options:
     default: 0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - hardened.nats.common.attributes
 attributes:
   check_mode:
     support: full

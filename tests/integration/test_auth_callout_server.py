@@ -133,10 +133,10 @@ async def _callout_service(url, issuer, seen):
         if opts.get("user") == "carol" and opts.get("pass") == "carol-pass":
             user = nj.user_claims(req["user_nkey"], "carol", permissions={"pub": {"allow": ["app.>"]}})
             user["aud"] = "APP"
-            response["nats"]["jwt"], _ = nj.encode(user, issuer)
+            response["nats"]["jwt"] = nj.encode(user, issuer)[0]
         else:
             response["nats"]["error"] = "not allowed"
-        token, _ = nj.encode(response, issuer)
+        token = nj.encode(response, issuer)[0]
         await msg.respond(token.encode())
 
     await nc.subscribe("$SYS.REQ.USER.AUTH", cb=handle)
@@ -204,7 +204,10 @@ def test_xkey_config_is_accepted(tmp_path, issuer):
     text = (d / "etc" / "staged" / "nats-server.conf").read_text()
     assert f'xkey: "{xkey.public_key}"' in text
     check = subprocess.run(
-        [nats_server(), "-t", "-c", str(d / "etc" / "staged" / "nats-server.conf")], capture_output=True, text=True
+        [nats_server(), "-t", "-c", str(d / "etc" / "staged" / "nats-server.conf")],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert check.returncode == 0 and "is valid" in check.stdout + check.stderr
 

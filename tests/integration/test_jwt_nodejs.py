@@ -286,7 +286,7 @@ def test_verifier_detects_a_bad_token(verifier, tmp_path):
     """The Node check can fail: a token whose claims disagree with the manifest is reported."""
     account = keys.generate("account")
     user = keys.generate("user")
-    token, _ = nj.encode(nj.user_claims(user.public_key, "u"), account)
+    token, _claims = nj.encode(nj.user_claims(user.public_key, "u"), account)
     manifest = {
         "tokens": [
             {

@@ -47,5 +47,5 @@ def test_spec_defaults_equal_defaults(role):
 
 
 def test_role_docs_are_generated_from_the_specs():
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gen-role-docs.py"), "--check"])
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gen-role-docs.py"), "--check"], check=False)
     assert result.returncode == 0

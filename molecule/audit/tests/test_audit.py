@@ -126,7 +126,7 @@ cluster {
         {"anonymous_access", "monitoring_exposed", "routes_unauthenticated", "auth_required_mismatch"},
     ),
 }
-ALL_IDS = set().union(*(ids for _, ids in OPEN_CONFIGS.values()))
+ALL_IDS = set().union(*(ids for _config, ids in OPEN_CONFIGS.values()))
 
 
 @contextlib.contextmanager
@@ -181,6 +181,6 @@ def test_open_server_not_deployed_by_the_collection_fails_the_audit(variant):
 
 
 def test_restored_after_the_open_server():
-    result, report, _ = run_audit()
+    result, report, _reports = run_audit()
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     assert report["findings"] == 0

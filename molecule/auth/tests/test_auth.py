@@ -99,7 +99,7 @@ def test_allow_responses_lets_a_subscriber_reply_and_nothing_else():
             await responder.subscribe("svc.echo", cb=handler)
             await responder.flush()
             reply = None
-            for _ in range(20):
+            for _attempt in range(20):
                 try:
                     reply = (await app.request("svc.echo", b"ping", timeout=0.5)).data
                     break
@@ -189,7 +189,7 @@ def test_account_service_import():
             await orders.subscribe("lookup", cb=handler)
             await orders.flush()
             reply = None
-            for _ in range(20):
+            for _attempt in range(20):
                 try:
                     reply = (await billing.request("lookup", b"42", timeout=0.5)).data
                     break

@@ -70,6 +70,7 @@ def _run_app(tmp_path, node, user, password, timeout=120):
             text=True,
             timeout=timeout,
             cwd=tmp_path,
+            check=False,
         )
         return proc.returncode, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as exc:  # panini keeps retrying a refused connection

@@ -42,10 +42,12 @@ def _extra_account(tmp_path):
     account = keys.generate("account")
     account_sk = keys.generate("account")
     user = keys.generate("user")
-    account_jwt, _ = nj.encode(
+    account_jwt, _claims = nj.encode(
         nj.account_claims(account.public_key, "EXTRA", signing_keys=[account_sk.public_key]), operator_sk
     )
-    user_jwt, _ = nj.encode(nj.user_claims(user.public_key, "carol", issuer_account=account.public_key), account_sk)
+    user_jwt, _claims = nj.encode(
+        nj.user_claims(user.public_key, "carol", issuer_account=account.public_key), account_sk
+    )
     path = tmp_path / "carol.creds"
     path.write_text(nj.format_creds(user_jwt, user.seed))
     path.chmod(0o600)

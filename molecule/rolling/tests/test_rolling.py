@@ -319,7 +319,7 @@ async def _traffic(run_playbook, anonymous_clients=True):
     counts["errors"].clear()
 
     # interest crosses the routes asynchronously: warm up until both subscribers hear node 1 (bounded)
-    for _ in range(100):
+    for _attempt in range(100):
         await pub.publish("rolling.warmup", b"-1")
         await pub.flush()
         await asyncio.sleep(0.1)
@@ -356,7 +356,7 @@ async def _traffic(run_playbook, anonymous_clients=True):
     thread.join(timeout=MAX_SECONDS)
     # let the last messages arrive (bounded)
     want = set(range(counts["published"]))
-    for _ in range(100):
+    for _attempt in range(100):
         if all(want <= (got - {-1}) for got in received.values()):
             break
         await asyncio.sleep(0.1)
@@ -425,12 +425,14 @@ def test_enable_auth_under_live_traffic(open_cluster):
     windows = _rollout_windows(run.stdout)
     print("rollout windows:", windows)
     assert windows, run.stdout[-4000:]
-    assert all(action == "reload" for _, action, _, _ in windows), windows
-    for (_, _, _, end), (_, _, start, _) in zip(windows, windows[1:], strict=False):
+    assert all(action == "reload" for _node, action, _start, _end in windows), windows
+    for (_node, _action, _start, end), (_next, _next_action, start, _next_end) in zip(
+        windows, windows[1:], strict=False
+    ):
         assert end <= start, windows
     phase = [w for w in windows if w[2] >= counts["started"]][-len(NODES) :]
     assert [w[0] for w in phase] == NODES, windows
-    for name, _, start, end in phase:
+    for name, _action, start, end in phase:
         load = _ts(varz(name)["config_load_time"])
         assert start - 0.5 <= load <= end + 0.5, (name, load, start, end)
     loads = [_ts(varz(n)["config_load_time"]) for n in NODES]

@@ -58,11 +58,11 @@ def test_header_and_signature_layout(account, user):
 
 
 def test_jti_hashes_the_standard_claims_only(account, user):
-    _, first = nj.encode(nj.user_claims(user.public_key, "alice"), account, iat=NOW)
-    _, other_nats = nj.encode(
+    _token, first = nj.encode(nj.user_claims(user.public_key, "alice"), account, iat=NOW)
+    _token, other_nats = nj.encode(
         nj.user_claims(user.public_key, "alice", permissions={"pub": {"allow": ["x"]}}), account, iat=NOW
     )
-    _, other_name = nj.encode(nj.user_claims(user.public_key, "bob"), account, iat=NOW)
+    _token, other_name = nj.encode(nj.user_claims(user.public_key, "bob"), account, iat=NOW)
     standard = {"iat": NOW, "iss": account.public_key, "name": "alice", "sub": user.public_key}
     expected = base64.b32encode(hashlib.new("sha512_256", nj.go_json(standard).encode()).digest()).decode().rstrip("=")
     assert first["jti"] == expected
@@ -81,7 +81,7 @@ def test_jti_hashes_the_standard_claims_only(account, user):
     ids=["payload", "signature", "header"],
 )
 def test_tampered_tokens_are_refused(account, user, tamper):
-    token, _ = nj.encode(nj.user_claims(user.public_key, "alice"), account, iat=NOW)
+    token, _claims = nj.encode(nj.user_claims(user.public_key, "alice"), account, iat=NOW)
     bad = ".".join(tamper(*token.split(".")))
     with pytest.raises(nj.JWTError):
         nj.decode(bad)
@@ -103,8 +103,8 @@ def test_malformed_tokens(token, message):
 
 
 def test_signature_by_another_key_is_refused(account, user):
-    token, _ = nj.encode(nj.user_claims(user.public_key, "alice"), account, iat=NOW)
-    header, payload, _ = token.split(".")
+    token, _claims = nj.encode(nj.user_claims(user.public_key, "alice"), account, iat=NOW)
+    header, payload, _signature = token.split(".")
     forged_claims = json.loads(_b64(payload))
     forged_payload = nj.b64url(nj.go_json(forged_claims))
     other = keys.generate("account")
@@ -358,7 +358,7 @@ def test_operator_claims(operator, account):
 
 def test_comparable_ignores_iat_and_jti(account, user):
     claims = nj.user_claims(user.public_key, "alice")
-    _, first = nj.encode(claims, account, iat=NOW)
-    _, second = nj.encode(claims, account, iat=int(time.time()))
+    _token, first = nj.encode(claims, account, iat=NOW)
+    _token, second = nj.encode(claims, account, iat=int(time.time()))
     assert first["jti"] != second["jti"]
     assert nj.comparable(first) == nj.comparable(second)

@@ -180,7 +180,7 @@ def test_expired_file_reissues(run_module, k, out):
     now = int(time.time())
     k("alice", "user")
     claims = nj.user_claims(k.public("alice"), "alice", exp=now - 10)
-    token, _ = nj.encode(claims, keys.read_seed_file(k("app", "account")), iat=now - 100)
+    token, _claims = nj.encode(claims, keys.read_seed_file(k("app", "account")), iat=now - 100)
     _write_token(out("alice.jwt"), token)
     # the same duration as the old token (90 s), but it has expired
     result = run_module(nats_jwt.main, _user_args(k, out, exp="90s"))
@@ -194,7 +194,7 @@ def test_duration_exp_is_a_validity_period(run_module, k, out):
     signer = keys.read_seed_file(k("app", "account"))
     # a token issued 5 days ago for 10 days
     old = nj.user_claims(k.public("alice"), "alice", exp=now - 5 * 86400 + 10 * 86400)
-    token, _ = nj.encode(old, signer, iat=now - 5 * 86400)
+    token, _claims = nj.encode(old, signer, iat=now - 5 * 86400)
     _write_token(out("alice.jwt"), token)
     kept = run_module(nats_jwt.main, _user_args(k, out, exp="10d"))
     assert kept["changed"] is False and kept["jwt"] == token, kept

@@ -67,7 +67,7 @@ def _corrupt(seed):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (lambda s: _corrupt(s), "checksum mismatch"),
+        (_corrupt, "checksum mismatch"),
         (lambda s: s[:-3], "58 characters long"),
         (lambda s: "garbage that is not a seed", "holds no NKey seed"),
         (lambda s: keys.KeyPair("user", bytes(32)).public_key, "holds no NKey seed"),

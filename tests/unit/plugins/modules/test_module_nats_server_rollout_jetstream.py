@@ -87,7 +87,7 @@ async def _make_r3_stream(urls):
     nc = await nats.connect(servers=urls, connect_timeout=5)
     try:
         js = nc.jetstream()
-        for _ in range(100):  # the meta group needs a leader first (bounded)
+        for _attempt in range(100):  # the meta group needs a leader first (bounded)
             try:
                 await js.add_stream(name="GATE", subjects=["gate.>"], num_replicas=3)
                 break
