@@ -21,6 +21,9 @@ ruff check . && ruff format --check . || status=1
 step "lint: ansible-lint (production profile)"
 ansible-lint --profile production || status=1
 
+step "sanity: ansible-test sanity"
+SANITY_JUNIT_DIR="$results" bash scripts/sanity.sh || status=1
+
 step "unit and integration tests (pytest)"
 pytest -p no:cacheprovider --junit-xml="$results/pytest.xml" tests || status=1
 

@@ -1,5 +1,5 @@
 # Copyright: hardened.nats contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Shared documentation for the hardened.nats credential modules."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 # Copyright: hardened.nats contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Private files on the controller: directories 0700, files 0600, atomic replace.
 
 PRIVATE to the hardened.nats collection: no API promise, may change at any time.

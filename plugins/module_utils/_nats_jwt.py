@@ -1,5 +1,5 @@
 # Copyright: hardened.nats contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """NATS JWT (nats-io/jwt v2) encoding, decoding, verification and claim building.
 
 PRIVATE to the hardened.nats collection: no API promise, may change at any time.

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright: hardened.nats contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Read a running nats-server's monitoring endpoints, and optionally its config, as facts."""
 
 from __future__ import annotations
