@@ -263,6 +263,24 @@ def test_client_certificate_cannot_join_as_a_route(with_password, joins):
         assert "authorization violation" in log.lower(), log[-2000:]
 
 
+def test_audit_reads_https_monitoring_and_finds_nothing():
+    """hardened.nats.audit on this cluster: monitoring read over https with the CA on the node, every check
+    passes (an anonymous client cannot even finish the TLS handshake without a certificate)."""
+    report = os.path.join(tempfile.mkdtemp(prefix="hardened-nats-audit-"), "report.json")
+    run = natstest.ansible_playbook(
+        "hardened.nats.audit",
+        "-e",
+        json.dumps({"nats_audit_report": report, "nats_audit_ca_file": "/etc/nats-server/tls/client-ca.pem"}),
+    )
+    assert run.returncode == 0, (run.stdout + run.stderr)[-6000:]
+    with open(report) as fh:
+        nodes = json.load(fh)["nodes"]
+    assert sorted(nodes) == sorted(NODES)
+    for name, node in nodes.items():
+        assert node["findings"] == [], (name, node["findings"])
+        assert node["facts"]["monitor_tls"] is True, (name, node["facts"])
+
+
 def _switch_monitoring(tls):
     """Run site.yml with https monitoring on or off; return each node's /varz and /routez, and the output."""
     run = natstest.ansible_playbook("-e", json.dumps({"nats_server_monitor_tls": tls}), "site.yml")
