@@ -29,9 +29,11 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" > "$stamp"
 fi
 
-# hardened.nats resolves to this checkout (ansible.cfg: collections_path).
-mkdir -p .collections/ansible_collections/hardened
+# hardened.nats resolves to this checkout (ansible.cfg: collections_path), and so
+# does the scenarios' source mode (NATS_TEST_COLLECTION=source, .config/molecule).
+mkdir -p .collections/ansible_collections/hardened build/collections/source/ansible_collections/hardened
 ln -sfn ../../.. .collections/ansible_collections/hardened/nats
+ln -sfn ../../../../.. build/collections/source/ansible_collections/hardened/nats
 
 bash scripts/testhosts.sh image
 .venv/bin/python scripts/release-mirror.py >/dev/null

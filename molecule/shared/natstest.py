@@ -17,6 +17,12 @@ PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 )
 INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE", "")
+# The hardened.nats this run tests (NATS_TEST_COLLECTION, see .config/molecule/config.yml):
+# "source" links to this checkout, "installed" is the tarball installed by scripts/collection.sh.
+COLLECTION_MODE = os.environ.get("NATS_TEST_COLLECTION") or "source"
+COLLECTIONS = os.path.join(PROJECT, "build", "collections", COLLECTION_MODE)
+# One pass of scripts/test.sh's matrix (e.g. trixie-installed): names its result files.
+PASS = os.environ.get("NATS_TEST_PASS") or "local"
 VENV_BIN = os.path.dirname(sys.executable)
 os.environ.setdefault("CONTAINERS_CONF", os.path.join(PROJECT, "scripts", "podman", "containers.conf"))
 
@@ -119,9 +125,9 @@ async def deliver(sub, pub_nc, subject, tries=50):
 
 def ansible_playbook(*args, timeout=600):
     env = dict(os.environ)
-    env["ANSIBLE_COLLECTIONS_PATH"] = (
-        os.path.join(PROJECT, ".collections") + ":" + env.get("ANSIBLE_COLLECTIONS_PATH", "")
-    )
+    # Playbooks by FQCN (hardened.nats.site), resolved in the copy under test only.
+    env["ANSIBLE_COLLECTIONS_PATH"] = COLLECTIONS + ":" + env.get("ANSIBLE_COLLECTIONS_PATH", "")
+    env["ANSIBLE_ROLES_PATH"] = os.path.join(COLLECTIONS, "ansible_collections", "hardened", "nats", "roles")
     env["ANSIBLE_FORCE_COLOR"] = "0"
     env["ANSIBLE_NOCOLOR"] = "1"
     return subprocess.run(

@@ -266,7 +266,7 @@ def test_bad_input_fails_before_any_node_changes(extra, expect, tmp_path):
     varsfile = tmp_path / "extra.json"
     varsfile.write_text(json.dumps(extra))
     varsfile.chmod(0o600)
-    result = natstest.ansible_playbook("site.yml", "-e", f"@{varsfile}")
+    result = natstest.ansible_playbook("hardened.nats.site", "-e", f"@{varsfile}")
     out = result.stdout + result.stderr
     assert result.returncode != 0, out[-3000:]
     assert expect in " ".join(out.split()), out[-3000:]

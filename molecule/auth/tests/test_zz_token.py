@@ -38,7 +38,7 @@ def test_token_alone(tmp_path):
         )
     )
     varsfile.chmod(0o600)
-    result = natstest.ansible_playbook("site.yml", "-e", f"@{varsfile}")
+    result = natstest.ansible_playbook("hardened.nats.site", "-e", f"@{varsfile}")
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
     assert TOKEN not in out

@@ -140,7 +140,7 @@ def test_wrong_checksum_fails_before_anything_is_copied():
         before = {n: host(n).check_output("sha256sum /usr/local/bin/nats-server") for n in NODES}
         pids = {n: host(n).check_output("systemctl show -p MainPID --value nats-server") for n in NODES}
         result = natstest.ansible_playbook(
-            "site.yml",
+            "hardened.nats.site",
             "-e",
             "nats_server_version=9.9.9",
             "-e",
@@ -165,7 +165,7 @@ def test_wrong_checksum_fails_before_anything_is_copied():
 def test_unknown_setting_never_reaches_a_node():
     """A config nats-server refuses is caught by -t on every node; none is reloaded."""
     digests = {n: natstest.monitor(host(n), "/varz")["config_digest"] for n in NODES}
-    result = natstest.ansible_playbook("site.yml", "-e", "nats_server_extra_config='no_such_option: 1'")
+    result = natstest.ansible_playbook("hardened.nats.site", "-e", "nats_server_extra_config='no_such_option: 1'")
     out = result.stdout + result.stderr
     assert result.returncode != 0, out[-3000:]
     assert "nats-server -t refused the staged config" in out, out[-3000:]
@@ -173,5 +173,5 @@ def test_unknown_setting_never_reaches_a_node():
     for n in NODES:
         assert natstest.monitor(host(n), "/varz")["config_digest"] == digests[n]
     # put the staged config back so the scenario ends as converged
-    again = natstest.ansible_playbook("site.yml")
+    again = natstest.ansible_playbook("hardened.nats.site")
     assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]

@@ -29,7 +29,7 @@ RATE = 20  # messages per second during the rollout
 MAX_DURING = 20 * 600  # never more than this during the rollout (the playbook times out at 600 s)
 RUN = uuid.uuid4().hex[:12]
 MARKER = f"JSPLAINTEXT-{RUN}"
-COUNTS_FILE = os.path.join(natstest.PROJECT, "build", "test-results", "jetstream-counts.json")
+COUNTS_FILE = os.path.join(natstest.PROJECT, "build", "test-results", f"jetstream-counts-{natstest.PASS}.json")
 
 # One `podman exec` per read: this server's view of the stream (its own replica).
 PROBE = """
@@ -153,7 +153,7 @@ def test_rolling_restart_loses_no_acknowledged_message():
     target = FILE_STORE[1] if file_store_now() == FILE_STORE[0] else FILE_STORE[0]
     extra = json.dumps({"nats_server_jetstream_max_file_store": target})
     counts, acked, run = natstest.run(
-        _scenario(lambda: natstest.ansible_playbook("-e", extra, "site.yml")), timeout=900
+        _scenario(lambda: natstest.ansible_playbook("-e", extra, "hardened.nats.site")), timeout=900
     )
     assert run is not None
     assert run.returncode == 0, (run.stdout + run.stderr)[-6000:]

@@ -28,7 +28,7 @@ def started(name):
 
 def test_jetstream_off_then_on_again_node_by_node():
     before = {n: started(n) for n in NODES}
-    off = natstest.ansible_playbook("-e", json.dumps({"nats_server_jetstream_enabled": False}), "site.yml")
+    off = natstest.ansible_playbook("-e", json.dumps({"nats_server_jetstream_enabled": False}), "hardened.nats.site")
     assert off.returncode == 0, (off.stdout + off.stderr)[-6000:]
     assert all(jsz(n).get("disabled") for n in NODES)
     middle = {n: started(n) for n in NODES}
@@ -41,7 +41,7 @@ def test_jetstream_off_then_on_again_node_by_node():
     for name in NODES:  # nothing to keep: JetStream starts over on empty stores
         natstest.podman("exec", name, "rm", "-rf", f"{STORE}/jetstream")
 
-    on = natstest.ansible_playbook("site.yml")
+    on = natstest.ansible_playbook("hardened.nats.site")
     out = on.stdout + on.stderr
     assert on.returncode == 0, out[-6000:]
     for name in NODES:

@@ -174,7 +174,7 @@ def _site_with(extra, tmp_path):
     varsfile = tmp_path / "extra.json"
     varsfile.write_text(json.dumps(extra))
     varsfile.chmod(0o600)
-    result = natstest.ansible_playbook("site.yml", "-e", f"@{varsfile}")
+    result = natstest.ansible_playbook("hardened.nats.site", "-e", f"@{varsfile}")
     out = result.stdout + result.stderr
     for n in NODES:
         assert natstest.monitor(host(n), "/varz")["config_digest"] == digests[n]

@@ -24,7 +24,7 @@ def _site(operator, tmp_path):
     varsfile = tmp_path / "extra.json"
     varsfile.write_text(json.dumps({"nats_server_operator": operator}))
     varsfile.chmod(0o600)
-    result = natstest.ansible_playbook("site.yml", "-e", f"@{varsfile}")
+    result = natstest.ansible_playbook("hardened.nats.site", "-e", f"@{varsfile}")
     out = " ".join((result.stdout + result.stderr).split())
     assert result.returncode == 0, out[-3000:]
     recap = re.findall(r"(operator-nats\d) : ok=\d+ changed=(\d+) unreachable=0 failed=(\d+)", out)

@@ -111,8 +111,8 @@ def wait_healthy(timeout=60):
 
 
 def converge_open():
-    """site.yml with the scenario's inventory: the open cluster, rolled out node by node."""
-    result = natstest.ansible_playbook("site.yml")
+    """hardened.nats.site with the scenario's inventory: the open cluster, rolled out node by node."""
+    result = natstest.ansible_playbook("hardened.nats.site")
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     wait_healthy()
 
@@ -143,12 +143,12 @@ class TargetInventory:
 
 
 def enable_auth(target, json_output=False):
-    """Run playbooks/enable_auth.yml with the scenario's inventory plus the target."""
+    """Run hardened.nats.enable_auth with the scenario's inventory plus the target."""
     saved = os.environ.get("ANSIBLE_STDOUT_CALLBACK")
     if json_output:
         os.environ["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
     try:
-        return natstest.ansible_playbook("-i", target.path, "playbooks/enable_auth.yml")
+        return natstest.ansible_playbook("-i", target.path, "hardened.nats.enable_auth")
     finally:
         if json_output:
             if saved is None:
@@ -448,7 +448,7 @@ def _record(what, report):
     print(report)
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "rolling-traffic.txt"), "a") as fh:
-        fh.write(f"{what}: {report}\n")
+        fh.write(f"{natstest.PASS} {what}: {report}\n")
 
 
 def _live_config_has(password):
