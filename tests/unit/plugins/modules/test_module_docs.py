@@ -26,9 +26,9 @@ REQUIRED = {
 SECRET_OPTIONS = {"nats_bcrypt": ["secret", "secrets", "store_key"], "nats_nkey": [], "nats_jwt": ["signer_seed"]}
 
 
-def _doc_json(name, tmp_path):
-    proc = subprocess.run(
-        [os.path.join(BIN, "ansible-doc"), "--json", f"hardened.nats.{name}"],
+def _ansible_doc(tmp_path, *args):
+    return subprocess.run(
+        [os.path.join(BIN, "ansible-doc"), *args],
         cwd=ROOT,
         env=ansible_env(tmp_path),
         capture_output=True,
@@ -36,21 +36,17 @@ def _doc_json(name, tmp_path):
         check=False,
         timeout=120,
     )
+
+
+def _doc_json(name, tmp_path):
+    proc = _ansible_doc(tmp_path, "--json", f"hardened.nats.{name}")
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)[f"hardened.nats.{name}"]
 
 
 @pytest.mark.parametrize("name", ALL_MODULES)
 def test_ansible_doc_renders(name, tmp_path):
-    proc = subprocess.run(
-        [os.path.join(BIN, "ansible-doc"), f"hardened.nats.{name}"],
-        cwd=ROOT,
-        env=ansible_env(tmp_path),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    proc = _ansible_doc(tmp_path, f"hardened.nats.{name}")
     assert proc.returncode == 0, proc.stderr
     assert f"hardened.nats.{name}" in proc.stdout
     for section in ("OPTIONS", "ATTRIBUTES", "EXAMPLES", "RETURN VALUES"):
@@ -88,18 +84,6 @@ def test_documented_options_match_argument_spec(name, tmp_path, run_module):
 
 ROLES = sorted(os.listdir(os.path.join(ROOT, "roles")))
 FILTERS = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "filter")) if name.endswith(".py"))
-
-
-def _ansible_doc(tmp_path, *args):
-    return subprocess.run(
-        [os.path.join(BIN, "ansible-doc"), *args],
-        cwd=ROOT,
-        env=ansible_env(tmp_path),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
 
 
 @pytest.mark.parametrize("role", ROLES)
