@@ -22,8 +22,9 @@ tarball=$(echo "$dist"/hardened-nats-*.tar.gz)
 # ("already installed") and the checkout is not on any collections path.
 export ANSIBLE_COLLECTIONS_PATH="$PWD/$dest"
 ansible-galaxy collection install --offline -p "$dest" "$tarball" >/dev/null
-[ -f "$dest/ansible_collections/hardened/nats/MANIFEST.json" ] &&
-  [ ! -L "$dest/ansible_collections/hardened/nats" ] ||
-  { echo "collection: $dest does not hold an installed copy" >&2; exit 1; }
+if [ ! -f "$dest/ansible_collections/hardened/nats/MANIFEST.json" ] || [ -L "$dest/ansible_collections/hardened/nats" ]; then
+  echo "collection: $dest does not hold an installed copy" >&2
+  exit 1
+fi
 ansible-galaxy collection verify --offline hardened.nats >/dev/null
 echo "collection: $tarball installed into $dest and verified against its manifest"

@@ -14,6 +14,7 @@ from tarball_helpers import BIN, ROOT, galaxy
 # What a user of the collection gets: no tests, molecule, scripts, dev configs or caches.
 TOP_LEVEL = {
     "FILES.json",
+    "LICENSE",
     "MANIFEST.json",
     "README.md",
     "requirements.txt",
