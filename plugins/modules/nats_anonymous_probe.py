@@ -99,6 +99,8 @@ import ssl
 from ansible.module_utils.basic import AnsibleModule
 
 CONNECT = b'CONNECT {"verbose":false,"pedantic":false}\r\nPING\r\n'
+# Alerts a server sends a client that presented no certificate where one is required.
+CERTIFICATE_ALERTS = ("TLSV13_ALERT_CERTIFICATE_REQUIRED", "SSLV3_ALERT_BAD_CERTIFICATE")
 INFO_KEYS = ("server_id", "server_name", "version", "auth_required", "tls_required", "tls_available")
 
 
@@ -164,6 +166,15 @@ def probe(host, port, timeout=5.0):
             if line == "PING":
                 sock.sendall(b"PONG\r\n")
             # INFO updates and +OK are skipped
+    except ssl.SSLError as exc:
+        # TLS 1.3: the client's handshake ends before the server has judged its certificate; a
+        # server that requires one says so with an alert on the first read.
+        reason = getattr(exc, "reason", None) or ""
+        if reason in CERTIFICATE_ALERTS:
+            result.update(anonymous="refused", detail=f"TLS alert {reason}: the server requires a client certificate")
+        else:
+            result["detail"] = f"SSLError: {exc}"
+        return result
     except (OSError, ValueError, ConnectionError) as exc:
         # no explicit answer: inconclusive, never counted as refused
         result["detail"] = f"{type(exc).__name__}: {exc}"

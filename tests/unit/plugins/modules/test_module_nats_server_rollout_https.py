@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import ipaddress
 import json
 import shutil
@@ -13,10 +12,7 @@ import time
 import pytest
 from ansible_collections.hardened.nats.plugins.modules import nats_server_rollout
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from nats_module_helpers import BIN
+from nats_module_helpers import BIN, make_pki
 
 
 def _free_port():
@@ -25,40 +21,9 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _cert(subject, issuer_name, issuer_key, key, sans=(), ca=False):
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if sans:
-        builder = builder.add_extension(x509.SubjectAlternativeName(list(sans)), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _pem(path, obj):
-    if isinstance(obj, x509.Certificate):
-        data = obj.public_bytes(serialization.Encoding.PEM)
-    else:
-        data = obj.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    path.write_bytes(data)
-    return str(path)
-
-
 def _server(tmp, name, sans, verify):
     """A nats-server whose monitoring is https only, with a certificate from a fresh CA."""
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = _cert(f"{name} CA", f"{name} CA", ca_key, ca_key, ca=True)
-    cert = _cert(name, f"{name} CA", ca_key, key, sans=sans)
-    ca_file, cert_file, key_file = _pem(tmp / "ca.pem", ca), _pem(tmp / "cert.pem", cert), _pem(tmp / "key.pem", key)
+    ca_file, cert_file, key_file = make_pki(tmp, name, sans)
     port = _free_port()
     conf = tmp / "server.conf"
     conf.write_text(

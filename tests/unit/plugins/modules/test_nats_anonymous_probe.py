@@ -12,6 +12,7 @@ import time
 import pytest
 from ansible_collections.hardened.nats.plugins.module_utils._nats_monitor import fetch_json
 from ansible_collections.hardened.nats.plugins.modules import nats_anonymous_probe
+from nats_module_helpers import make_pki
 
 BIN = os.path.dirname(sys.executable)
 NATS_SERVER = shutil.which("nats-server", path=BIN) or shutil.which("nats-server")
@@ -116,3 +117,25 @@ def test_check_mode_same_answer(tmp_path, run_module):
         result = run_module(nats_anonymous_probe.main, {"host": "127.0.0.1", "port": server.port}, check_mode=True)
     assert result["anonymous"] == "open"
     assert result["changed"] is False
+
+
+@pytest.mark.parametrize(
+    "tls,expected",
+    [
+        # TLS 1.3: the refusal is an alert after the client's handshake, on the first read
+        ("verify: true", "refused"),
+        ("verify_and_map: true", "refused"),
+        # server-side TLS only: the probe gets through TLS and finds the server open
+        ("", "open"),
+    ],
+)
+def test_probe_through_tls(tls, expected, tmp_path, run_module):
+    ca_file, cert_file, key_file = make_pki(tmp_path, "probe")
+    users = 'authorization { users: [ {user: "CN=client"} ] }' if "verify_and_map" in tls else ""
+    body = (
+        f'tls {{ cert_file: "{cert_file}", key_file: "{key_file}", ca_file: "{ca_file}" {", " + tls if tls else ""} }}'
+    )
+    with Server(tmp_path, body + "\n" + users) as server:
+        result = run_module(nats_anonymous_probe.main, {"host": "127.0.0.1", "port": server.port, "timeout": 5})
+    assert result["anonymous"] == expected, result
+    assert result["server_info"]["tls_required"] is True
