@@ -79,6 +79,13 @@ def route_names(host):
     return sorted({r["remote_name"] for r in monitor(host, "/routez").get("routes") or []})
 
 
+def assert_full_mesh(nodes):
+    """Every node has a route to every other node (by server name)."""
+    for name in nodes:
+        peers = route_names(host(name))
+        assert peers == sorted(n for n in nodes if n != name), f"{name} sees {peers}"
+
+
 def run(coro, timeout=60):
     return asyncio.run(asyncio.wait_for(coro, timeout))
 
@@ -121,6 +128,21 @@ async def deliver(sub, pub_nc, subject, tries=50):
         except nats.errors.TimeoutError:
             continue
     return None
+
+
+async def server_names(nc, timeout=2):
+    """Names of the servers that answer $SYS.REQ.SERVER.PING on ``nc`` (a system account connection)."""
+    inbox = nc.new_inbox()
+    sub = await nc.subscribe(inbox)
+    await nc.publish("$SYS.REQ.SERVER.PING", b"", reply=inbox)
+    await nc.flush()
+    names = set()
+    while True:
+        try:
+            msg = await sub.next_msg(timeout=timeout)
+        except nats.errors.TimeoutError:
+            return names
+        names.add(json.loads(msg.data)["server"]["name"])
 
 
 def ansible_playbook(*args, timeout=600):

@@ -51,8 +51,7 @@ deliver = natstest.deliver
 
 def test_three_nodes_full_mesh():
     assert len(NODES) == 3
-    for name in NODES:
-        assert natstest.route_names(host(name)) == sorted(n for n in NODES if n != name)
+    natstest.assert_full_mesh(NODES)
 
 
 @pytest.mark.parametrize("node", range(3))
@@ -213,20 +212,7 @@ def test_system_account_user_sees_every_server():
     async def go():
         nc = await connect(NODES[0], "sysadmin")
         try:
-            inbox = nc.new_inbox()
-            sub = await nc.subscribe(inbox)
-            await nc.publish("$SYS.REQ.SERVER.PING", b"", reply=inbox)
-            await nc.flush()
-            names = set()
-            while True:
-                try:
-                    msg = await sub.next_msg(timeout=2)
-                except nats.errors.TimeoutError:
-                    break
-                import json
-
-                names.add(json.loads(msg.data)["server"]["name"])
-            return names
+            return await natstest.server_names(nc)
         finally:
             await nc.close()
 
