@@ -1,4 +1,4 @@
-"""Make ``ansible_collections.hardened.nats`` importable from this checkout."""
+"""Make ``ansible_collections.hardened.nats`` importable from this checkout, and tests/nats_test_helpers.py."""
 
 import os
 import sys
@@ -10,5 +10,6 @@ LINK = os.path.join(COLLECTIONS, "ansible_collections", "hardened", "nats")
 if not os.path.islink(LINK):
     os.makedirs(os.path.dirname(LINK), exist_ok=True)
     os.symlink(os.path.relpath(ROOT, os.path.dirname(LINK)), LINK)
-if COLLECTIONS not in sys.path:
-    sys.path.insert(0, COLLECTIONS)
+for path in (COLLECTIONS, os.path.join(ROOT, "tests")):
+    if path not in sys.path:
+        sys.path.insert(0, path)

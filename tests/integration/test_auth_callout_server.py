@@ -21,7 +21,7 @@ import nats
 import pytest
 from ansible_collections.hardened.nats.plugins.module_utils import _nats_jwt as nj
 from ansible_collections.hardened.nats.plugins.module_utils import _nats_keys as keys
-from integration_helpers import free_port, nats_server, run_playbook
+from nats_test_helpers import free_port, nats_server, run_playbook, running_nats_server
 
 AUTH_PASS = "callout-service-pass"
 
@@ -98,22 +98,8 @@ def server(tmp_path_factory, issuer):
     assert "auth_callout {" in text
     assert AUTH_PASS not in text
     log = d / "server.log"
-    with open(log, "w") as handle:
-        proc = subprocess.Popen([nats_server(), "-c", str(conf)], stdout=handle, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 15
-        while "Server is ready" not in log.read_text():
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "nats-server did not start:\n" + log.read_text()
-            time.sleep(0.05)
+    with running_nats_server(conf, log):
         yield {"url": f"nats://127.0.0.1:{port}", "conf": text, "log": log, "dir": d}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def _claims(token):

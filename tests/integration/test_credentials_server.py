@@ -22,7 +22,7 @@ import time
 
 import nats
 import pytest
-from integration_helpers import free_port, nats_server, run_playbook
+from nats_test_helpers import free_port, nats_server, run_playbook, running_nats_server
 
 
 def _ansible_playbook(tmp, text):
@@ -175,24 +175,10 @@ def server(tmp_path_factory):
     assert "is valid" in check.stdout + check.stderr
 
     log = tmp / "server.log"
-    with open(log, "w") as handle:
-        proc = subprocess.Popen([binary, "-c", str(conf)], stdout=handle, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 15
-        while "Server is ready" not in log.read_text():
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "nats-server did not start:\n" + log.read_text()
-            time.sleep(0.05)
+    with running_nats_server(conf, log) as proc:
         info = {"url": f"nats://127.0.0.1:{port}", "dir": d, "tmp": tmp, "log": log, "proc": proc}
         info.update(json.loads((d / "report.json").read_text()))
         yield info
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 async def _connect(url, creds, errors):

@@ -19,7 +19,7 @@ import sys
 import pytest
 from ansible_collections.hardened.nats.plugins.module_utils import _nats_jwt as nj
 from ansible_collections.hardened.nats.plugins.module_utils import _nats_keys as keys
-from integration_helpers import run_playbook
+from nats_test_helpers import run_playbook
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)

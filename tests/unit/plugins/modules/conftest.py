@@ -14,7 +14,7 @@ import sys
 
 import pytest
 from ansible.module_utils import basic
-from nats_module_helpers import BIN, ROOT, ModuleExit, ansible_env, parse_minimal
+from nats_test_helpers import BIN, MINIMAL_JSON, ROOT, ModuleExit, ansible_env, parse_minimal, run_playbook
 
 
 @pytest.fixture
@@ -62,7 +62,13 @@ def ansible_adhoc(tmp_path):
             json.dumps(templated),
         ]
         proc = subprocess.run(
-            cmd, cwd=ROOT, env=ansible_env(tmp_path), capture_output=True, text=True, check=False, timeout=120
+            cmd,
+            cwd=ROOT,
+            env=ansible_env(tmp_path, **MINIMAL_JSON),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
         )
         status, result = parse_minimal(proc.stdout)
         result.update(rc=proc.returncode, status=status, stdout=proc.stdout, stderr=proc.stderr, cmd=cmd)
@@ -76,18 +82,7 @@ def ansible_playbook(tmp_path):
     def _run(playbook_text):
         path = tmp_path / "playbook.yml"
         path.write_text(playbook_text)
-        env = ansible_env(tmp_path)
-        env["ANSIBLE_STDOUT_CALLBACK"] = "default"
-        cmd = [
-            os.path.join(BIN, "ansible-playbook"),
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "-e",
-            f"ansible_python_interpreter={sys.executable}",
-            str(path),
-        ]
-        return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300)
+        env = ansible_env(tmp_path, **dict(MINIMAL_JSON, ANSIBLE_STDOUT_CALLBACK="default"))
+        return run_playbook(tmp_path, path, env=env, timeout=300)
 
     return _run

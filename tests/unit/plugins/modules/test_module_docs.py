@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 import yaml
-from nats_module_helpers import BIN, ROOT, ansible_env
+from nats_test_helpers import BIN, MINIMAL_JSON, ROOT, ansible_env
 
 MODULES = ["nats_bcrypt", "nats_nkey", "nats_jwt"]
 # Every module of the collection: ansible-doc renders it and its docs list exactly its options.
@@ -30,7 +30,7 @@ def _ansible_doc(tmp_path, *args):
     return subprocess.run(
         [os.path.join(BIN, "ansible-doc"), *args],
         cwd=ROOT,
-        env=ansible_env(tmp_path),
+        env=ansible_env(tmp_path, **MINIMAL_JSON),
         capture_output=True,
         text=True,
         check=False,

@@ -5,20 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import types
 
 import pytest
 from ansible_collections.hardened.nats.plugins.modules import nats_server_rollout
-from nats_module_helpers import BIN
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from nats_test_helpers import BIN, free_port
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +19,7 @@ def pair(tmp_path_factory):
     """Two routed servers; yields their monitor URLs, names and config digests."""
     tmp = tmp_path_factory.mktemp("rollout")
     binary = shutil.which("nats-server", path=BIN)
-    ports = {n: (_free_port(), _free_port(), _free_port()) for n in ("a", "b")}
+    ports = {n: (free_port(), free_port(), free_port()) for n in ("a", "b")}
     procs, info = [], {}
     for name, (client, http, cluster) in ports.items():
         other = ports["b" if name == "a" else "a"]

@@ -12,22 +12,16 @@ import time
 import pytest
 from ansible_collections.hardened.nats.plugins.modules import nats_server_rollout
 from cryptography import x509
-from nats_module_helpers import BIN, make_pki
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from nats_test_helpers import BIN, free_port, make_pki
 
 
 def _server(tmp, name, sans, verify):
     """A nats-server whose monitoring is https only, with a certificate from a fresh CA."""
     ca_file, cert_file, key_file = make_pki(tmp, name, sans)
-    port = _free_port()
+    port = free_port()
     conf = tmp / "server.conf"
     conf.write_text(
-        f'server_name: "{name}"\nlisten: "127.0.0.1:{_free_port()}"\nhttps: "127.0.0.1:{port}"\n'
+        f'server_name: "{name}"\nlisten: "127.0.0.1:{free_port()}"\nhttps: "127.0.0.1:{port}"\n'
         f'tls {{ cert_file: "{cert_file}", key_file: "{key_file}", ca_file: "{ca_file}", {verify}: true }}\n'
         # verify_and_map needs a user to map client certificates to.
         'authorization { users = [ { user: "CN=client" } ] }\n'
@@ -98,7 +92,7 @@ def test_https_name_check_uses_the_url_host_or_the_given_name(run_module, https_
 def test_monitoring_is_read_at_the_live_records_address_until_the_restart(run_module, https_servers, tmp_path):
     """A staged change of the monitoring port: monitor_url (new) does not answer yet, the live record's does."""
     ip = https_servers["ip"]
-    new_url = f"http://127.0.0.1:{_free_port()}"
+    new_url = f"http://127.0.0.1:{free_port()}"
     result = _status(run_module, new_url, config_dir=str(tmp_path), monitor_ca_file=ip["ca"])
     assert result["reachable"] is False
     (tmp_path / "restart-settings.json").write_text(json.dumps({"monitor_url": ip["url"]}))

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import subprocess
 import time
 
 import nats
 import pytest
 from ansible_collections.hardened.nats.plugins.modules import nats_server_rollout
-from nats_module_helpers import BIN
+from nats_test_helpers import BIN, free_port
 
 NAMES = ("j1", "j2", "j3")
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _args(**kw):
@@ -33,7 +26,7 @@ class Cluster:
         self.binary = shutil.which("nats-server", path=BIN)
         self.tmp = tmp
         self.jetstream = jetstream
-        self.ports = {n: (_free_port(), _free_port(), _free_port()) for n in NAMES}
+        self.ports = {n: (free_port(), free_port(), free_port()) for n in NAMES}
         self.procs = {}
 
     def conf(self, name):
@@ -159,9 +152,9 @@ def test_a_replica_down_blocks_the_gate_on_a_leader(run_module, cluster):
 
 def test_a_server_without_jetstream_has_nothing_to_keep(run_module, tmp_path):
     """A node that does not run JetStream yet passes the gate: JetStream can be turned on in a running cluster."""
-    http = _free_port()
+    http = free_port()
     conf = tmp_path / "plain.conf"
-    conf.write_text(f'server_name: "plain"\nlisten: "127.0.0.1:{_free_port()}"\nhttp: "127.0.0.1:{http}"\n')
+    conf.write_text(f'server_name: "plain"\nlisten: "127.0.0.1:{free_port()}"\nhttp: "127.0.0.1:{http}"\n')
     proc = subprocess.Popen(
         [shutil.which("nats-server", path=BIN), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
     )

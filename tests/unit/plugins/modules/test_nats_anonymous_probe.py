@@ -12,19 +12,13 @@ import time
 import pytest
 from ansible_collections.hardened.nats.plugins.module_utils._nats_monitor import fetch_json
 from ansible_collections.hardened.nats.plugins.modules import nats_anonymous_probe
-from nats_module_helpers import make_pki
+from nats_test_helpers import free_port, make_pki
 
 BIN = os.path.dirname(sys.executable)
 NATS_SERVER = shutil.which("nats-server", path=BIN) or shutil.which("nats-server")
 BCRYPT_APP = "$2a$04$sECQsZdmPqwv4okdEwyFJuZpGEzfKylyh/cLQQ4XJVLKGTL5W.Wt6"  # "app-secret-pass", cost 4
 
 pytestmark = pytest.mark.skipif(not NATS_SERVER, reason="nats-server binary not found")
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Server:
